@@ -1,0 +1,1 @@
+"""Pure analytics layer: DuckDB connection in, pandas DataFrame out. Never imports streamlit."""

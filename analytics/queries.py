@@ -1,0 +1,210 @@
+"""Read queries behind the pages. Connection in, DataFrame (or plain dict) out; SQL always parameterised."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    """A selection of posts; every field is optional and they combine with AND."""
+
+    start: date | None = None
+    end: date | None = None          # inclusive
+    topics: tuple[str, ...] = ()
+    keyword: str = ""                # case-insensitive substring of the text
+    author: str = ""                 # exact handle, without '@'
+    lang: str | None = None
+
+    def where(self, alias: str = "p") -> tuple[str, list]:
+        """SQL condition over posts `alias` (with users `u` joined for author) and its parameters."""
+        conds, params = ["TRUE"], []
+        if self.start:
+            conds.append(f"{alias}.created_at >= ?")
+            params.append(self.start)
+        if self.end:
+            conds.append(f"{alias}.created_at < ?")
+            params.append(self.end + timedelta(days=1))
+        if self.topics:
+            conds.append(f"{alias}.topic IN ({', '.join('?' * len(self.topics))})")
+            params.extend(self.topics)
+        if self.keyword:
+            conds.append(f"contains(lower({alias}.text), ?)")
+            params.append(self.keyword.lower())
+        if self.author:
+            conds.append("u.handle = ?")
+            params.append(self.author.lstrip("@"))
+        if self.lang:
+            conds.append(f"{alias}.lang = ?")
+            params.append(self.lang)
+        return " AND ".join(conds), params
+
+
+def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()) -> pd.DataFrame:
+    return con.execute(sql, list(params)).df()
+
+
+def overview(con: duckdb.DuckDBPyConnection) -> dict:
+    """Headline counts of the store."""
+    row = con.execute("""
+        SELECT (SELECT count(*) FROM posts), (SELECT count(DISTINCT author_id) FROM posts),
+               (SELECT count(*) FROM users), (SELECT count(*) FROM interactions), (SELECT count(*) FROM follows),
+               (SELECT min(created_at) FROM posts), (SELECT max(created_at) FROM posts),
+               (SELECT count(*) FROM sentiment_labels), (SELECT count(*) FROM moderation_decisions)
+    """).fetchone()
+    keys = ["posts", "authors", "users", "interactions", "follows", "first_post", "last_post", "labelled", "decisions"]
+    return dict(zip(keys, row))
+
+
+def filter_options(con: duckdb.DuckDBPyConnection) -> dict:
+    """Values the filter widgets offer: topics (largest first), languages and the date range."""
+    topics = [r[0] for r in con.execute(
+        "SELECT topic FROM posts WHERE topic IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1").fetchall()]
+    langs = [r[0] for r in con.execute("SELECT DISTINCT lang FROM posts WHERE lang IS NOT NULL ORDER BY 1").fetchall()]
+    lo, hi = con.execute("SELECT min(created_at)::DATE, max(created_at)::DATE FROM posts").fetchone()
+    return {"topics": topics, "langs": langs, "min_date": lo, "max_date": hi}
+
+
+def volume_by_day(con: duckdb.DuckDBPyConnection, f: PostFilter) -> pd.DataFrame:
+    """Posts per day and topic in the selection: columns day, topic, posts."""
+    where, params = f.where()
+    return _df(con, f"""
+        SELECT date_trunc('day', p.created_at) AS day, coalesce(p.topic, '(none)') AS topic, count(*) AS posts
+        FROM posts p JOIN users u ON u.user_id = p.author_id
+        WHERE {where} GROUP BY ALL ORDER BY day, topic
+    """, params)
+
+
+def topic_summary(con: duckdb.DuckDBPyConnection, f: PostFilter) -> pd.DataFrame:
+    """Per topic: posts, distinct authors, likes and share of the selection's posts."""
+    where, params = f.where()
+    return _df(con, f"""
+        WITH sel AS (
+            SELECT p.post_id, p.author_id, coalesce(p.topic, '(none)') AS topic
+            FROM posts p JOIN users u ON u.user_id = p.author_id WHERE {where}
+        ), likes AS (
+            SELECT i.post_id, count(*) AS n FROM interactions i JOIN sel USING (post_id) WHERE i.kind = 'like' GROUP BY 1
+        )
+        SELECT topic, count(*) AS posts, count(DISTINCT author_id) AS authors, coalesce(sum(likes.n), 0)::BIGINT AS likes,
+               round(count(*) / sum(count(*)) OVER (), 4) AS share
+        FROM sel LEFT JOIN likes USING (post_id) GROUP BY topic ORDER BY posts DESC, topic
+    """, params)
+
+
+def top_hashtags(con: duckdb.DuckDBPyConnection, f: PostFilter, n: int = 15) -> pd.DataFrame:
+    """Most used hashtags in the selection: columns hashtag, posts."""
+    where, params = f.where()
+    return _df(con, f"""
+        SELECT '#' || tag AS hashtag, count(*) AS posts
+        FROM (SELECT unnest(p.hashtags) AS tag FROM posts p JOIN users u ON u.user_id = p.author_id WHERE {where})
+        GROUP BY tag ORDER BY posts DESC, tag LIMIT ?
+    """, params + [n])
+
+
+def _engagement_cte(ids_sql: str) -> str:
+    return f"""eng AS (
+        SELECT post_id, count(*) FILTER (kind = 'view') AS views, count(*) FILTER (kind = 'like') AS likes,
+               count(*) FILTER (kind = 'reply') AS replies, count(*) FILTER (kind = 'share') AS shares,
+               count(*) FILTER (kind = 'report') AS reports
+        FROM interactions WHERE post_id IN ({ids_sql}) GROUP BY post_id)"""
+
+
+def list_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 100, order: str = "newest") -> pd.DataFrame:
+    """Posts in the selection with author handle and engagement counts; order 'newest', 'oldest' or 'likes'."""
+    order_sql = {"newest": "p.created_at DESC", "oldest": "p.created_at ASC", "likes": "likes DESC, p.created_at DESC"}
+    if order not in order_sql:
+        raise ValueError(f"order must be one of {sorted(order_sql)}")
+    where, params = f.where()
+    return _df(con, f"""
+        WITH sel AS (SELECT p.post_id FROM posts p JOIN users u ON u.user_id = p.author_id WHERE {where}),
+        {_engagement_cte('SELECT post_id FROM sel')}
+        SELECT p.post_id, p.created_at, u.handle, p.topic, p.text, p.parent_id,
+               coalesce(e.views, 0) AS views, coalesce(e.likes, 0) AS likes, coalesce(e.replies, 0) AS replies,
+               coalesce(e.shares, 0) AS shares
+        FROM sel JOIN posts p USING (post_id) JOIN users u ON u.user_id = p.author_id LEFT JOIN eng e USING (post_id)
+        ORDER BY {order_sql[order]}, p.post_id LIMIT ?
+    """, params + [limit])
+
+
+def reported_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 50) -> pd.DataFrame:
+    """Posts users reported, most reports first, with their latest moderation decision (NULL if none)."""
+    where, params = f.where()
+    return _df(con, f"""
+        WITH rep AS (
+            SELECT i.post_id, count(*) AS reports, count(DISTINCT i.user_id) AS reporters, max(i.ts) AS last_report
+            FROM interactions i WHERE i.kind = 'report' GROUP BY 1
+        ), latest AS (
+            SELECT post_id, arg_max(action, decision_id) AS decision FROM moderation_decisions GROUP BY 1
+        )
+        SELECT p.post_id, p.created_at, u.handle, p.topic, p.text, p.parent_id, rep.reports, rep.reporters,
+               rep.last_report, latest.decision
+        FROM rep JOIN posts p USING (post_id) JOIN users u ON u.user_id = p.author_id
+        LEFT JOIN latest USING (post_id)
+        WHERE {where}
+        ORDER BY rep.reports DESC, rep.last_report DESC, p.post_id LIMIT ?
+    """, params + [limit])
+
+
+def get_post(con: duckdb.DuckDBPyConnection, post_id: str) -> pd.DataFrame:
+    """One post with its author handle (empty frame if unknown)."""
+    return _df(con, """SELECT p.*, u.handle FROM posts p LEFT JOIN users u ON u.user_id = p.author_id
+                       WHERE p.post_id = ?""", [post_id])
+
+
+def search_users(con: duckdb.DuckDBPyConnection, query: str = "", limit: int = 20) -> pd.DataFrame:
+    """Users whose handle contains `query`, most followed first: user_id, handle, community, followers, posts."""
+    return _df(con, """
+        WITH fol AS (SELECT followee_id AS user_id, count(*) AS followers FROM follows GROUP BY 1),
+             pc AS (SELECT author_id AS user_id, count(*) AS posts FROM posts GROUP BY 1)
+        SELECT u.user_id, u.handle, u.community, coalesce(fol.followers, 0) AS followers, coalesce(pc.posts, 0) AS posts
+        FROM users u LEFT JOIN fol USING (user_id) LEFT JOIN pc USING (user_id)
+        WHERE contains(lower(u.handle), ?)
+        ORDER BY followers DESC, u.handle LIMIT ?
+    """, [query.lower().lstrip("@"), limit])
+
+
+def user_profile(con: duckdb.DuckDBPyConnection, user_id: str) -> dict:
+    """Profile counts of one user: handle, community, followers, following, posts, likes given."""
+    row = con.execute("""
+        SELECT u.handle, u.community, u.created_at,
+               (SELECT count(*) FROM follows WHERE followee_id = u.user_id),
+               (SELECT count(*) FROM follows WHERE follower_id = u.user_id),
+               (SELECT count(*) FROM posts WHERE author_id = u.user_id),
+               (SELECT count(*) FROM interactions WHERE user_id = u.user_id AND kind = 'like')
+        FROM users u WHERE u.user_id = ?
+    """, [user_id]).fetchone()
+    if row is None:
+        raise KeyError(f"unknown user {user_id!r}")
+    keys = ["handle", "community", "created_at", "followers", "following", "posts", "likes_given"]
+    return dict(zip(keys, row))
+
+
+def following_feed(con: duckdb.DuckDBPyConnection, user_id: str, limit: int = 30) -> pd.DataFrame:
+    """Newest posts by accounts the user follows that the user has not viewed, with how many followees liked each.
+
+    This is the chronological in-network baseline; ranked recommendations build on it.
+    """
+    return _df(con, """
+        WITH fol AS (SELECT followee_id FROM follows WHERE follower_id = ?),
+        cand AS (
+            SELECT p.* FROM posts p JOIN fol ON fol.followee_id = p.author_id
+            WHERE NOT EXISTS (SELECT 1 FROM interactions s WHERE s.user_id = ? AND s.post_id = p.post_id)
+            ORDER BY p.created_at DESC LIMIT ?
+        ),
+        proof AS (
+            SELECT i.post_id, count(DISTINCT i.user_id) AS followees_liked
+            FROM interactions i JOIN fol ON fol.followee_id = i.user_id
+            WHERE i.kind = 'like' AND i.post_id IN (SELECT post_id FROM cand) GROUP BY 1
+        )
+        SELECT c.post_id, c.created_at, u.handle, c.topic, c.text, coalesce(proof.followees_liked, 0) AS followees_liked
+        FROM cand c JOIN users u ON u.user_id = c.author_id LEFT JOIN proof USING (post_id)
+        ORDER BY c.created_at DESC, c.post_id
+    """, [user_id, user_id, limit])
+
+
+def sim_events(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The events injected into the simulated sample (ground truth for spike detection)."""
+    return _df(con, "SELECT * FROM sim_events ORDER BY starts_at")

@@ -1,0 +1,1 @@
+"""Streamlit widgets and renderers shared by the pages."""

@@ -1,0 +1,81 @@
+"""Cached read queries for the pages (st.cache_data with ttl and max_entries); `clear()` after any write."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import queries
+from analytics.queries import PostFilter
+from components.resources import cursor
+
+_CACHE = dict(ttl=600, max_entries=64, show_spinner=False)
+
+
+def _run(fn, *args, **kwargs):
+    with cursor() as cur:
+        return fn(cur, *args, **kwargs)
+
+
+@st.cache_data(**_CACHE)
+def overview() -> dict:
+    return _run(queries.overview)
+
+
+@st.cache_data(**_CACHE)
+def filter_options() -> dict:
+    return _run(queries.filter_options)
+
+
+@st.cache_data(**_CACHE)
+def volume_by_day(f: PostFilter) -> pd.DataFrame:
+    return _run(queries.volume_by_day, f)
+
+
+@st.cache_data(**_CACHE)
+def topic_summary(f: PostFilter) -> pd.DataFrame:
+    return _run(queries.topic_summary, f)
+
+
+@st.cache_data(**_CACHE)
+def top_hashtags(f: PostFilter, n: int = 15) -> pd.DataFrame:
+    return _run(queries.top_hashtags, f, n)
+
+
+@st.cache_data(**_CACHE)
+def list_posts(f: PostFilter, limit: int, order: str) -> pd.DataFrame:
+    return _run(queries.list_posts, f, limit, order)
+
+
+@st.cache_data(**_CACHE)
+def reported_posts(f: PostFilter, limit: int) -> pd.DataFrame:
+    return _run(queries.reported_posts, f, limit)
+
+
+@st.cache_data(**_CACHE)
+def get_post(post_id: str) -> pd.DataFrame:
+    return _run(queries.get_post, post_id)
+
+
+@st.cache_data(**_CACHE)
+def search_users(query: str, limit: int = 20) -> pd.DataFrame:
+    return _run(queries.search_users, query, limit)
+
+
+@st.cache_data(**_CACHE)
+def user_profile(user_id: str) -> dict:
+    return _run(queries.user_profile, user_id)
+
+
+@st.cache_data(**_CACHE)
+def following_feed(user_id: str, limit: int) -> pd.DataFrame:
+    return _run(queries.following_feed, user_id, limit)
+
+
+@st.cache_data(**_CACHE)
+def sim_events() -> pd.DataFrame:
+    return _run(queries.sim_events)
+
+
+def clear() -> None:
+    """Drop every cached query result (call after any write to the store)."""
+    st.cache_data.clear()

@@ -1,0 +1,25 @@
+"""Post cards. Post text and handles are untrusted: text goes through st.text, metadata is markdown-escaped."""
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def escape_md(s: object) -> str:
+    """Escape every markdown-significant character so user data renders literally inside st.markdown/caption."""
+    return _MD_SPECIAL.sub(r"\\\1", str(s))
+
+
+def post_card(post: dict, extra: str = "") -> None:
+    """Render one post: author, time, topic and counts as escaped caption; the text itself as plain text."""
+    with st.container(border=True):
+        meta = [f"@{post['handle']}", str(post["created_at"])[:16]]
+        if post.get("topic"):
+            meta.append(str(post["topic"]))
+        st.caption(" · ".join(escape_md(m) for m in meta))
+        st.text(post["text"])
+        if extra:
+            st.caption(escape_md(extra))

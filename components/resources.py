@@ -1,0 +1,24 @@
+"""The one place that creates process-wide cached resources: the DuckDB connection."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import streamlit as st
+
+from analytics import build, store
+
+
+@st.cache_resource(show_spinner=False)
+def connection(path: str) -> duckdb.DuckDBPyConnection:
+    """The app's read-write connection to `path` (this process owns the file); builds the sample store if missing."""
+    if not Path(path).exists():
+        bar = st.progress(0.0, text="First run: building the sample store")
+        build.build(path, progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+        bar.empty()
+    return store.connect(path)
+
+
+def cursor() -> duckdb.DuckDBPyConnection:
+    """A per-call cursor on the shared connection: DuckDB connections must not be shared across threads."""
+    return connection(str(store.db_path())).cursor()

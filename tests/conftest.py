@@ -1,0 +1,47 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analytics import build  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def full_db(tmp_path_factory) -> Path:
+    """The full sample store (all 38k tweets, default config), built once per test run (~10 s)."""
+    path = tmp_path_factory.mktemp("full") / "social.duckdb"
+    build.build(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_cfg():
+    return build.load_config(n_users=300, days=60)
+
+
+@pytest.fixture(scope="session")
+def small_db(tmp_path_factory, small_cfg) -> Path:
+    """A small slice: 2,000 real tweets, 300 simulated users, 60 days."""
+    path = tmp_path_factory.mktemp("small") / "social.duckdb"
+    build.build(path, small_cfg, limit=2000)
+    return path
+
+
+@pytest.fixture
+def use_db(monkeypatch):
+    """Point the app (SOCIAL_DB) at a given store for the test, with no query results cached from another store."""
+    import streamlit as st
+
+    def _use(path: Path) -> Path:
+        monkeypatch.setenv("SOCIAL_DB", str(path))
+        st.cache_data.clear()
+        return path
+    return _use
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

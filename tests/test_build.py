@@ -1,0 +1,116 @@
+"""The sample store: real text, simulated structure with the properties the pages rely on."""
+import duckdb
+import pytest
+
+from analytics import build, store
+
+
+def q(path, sql, params=()):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def test_full_store_meets_the_foundation_targets(full_db):
+    posts, authors, days = q(full_db, """SELECT count(*), count(DISTINCT author_id),
+        date_diff('day', min(created_at), max(created_at)) FROM posts""")[0]
+    (inter,), = q(full_db, "SELECT count(*) FROM interactions")
+    (inter_days,), = q(full_db, "SELECT date_diff('day', min(ts), max(ts)) FROM interactions")
+    assert posts >= 30_000 and authors >= 1_000 and inter >= 200_000
+    assert days >= 90 and inter_days >= 90
+    kinds = dict(q(full_db, "SELECT kind, count(*) FROM interactions GROUP BY 1"))
+    assert set(kinds) == {"view", "like", "reply", "share", "hide", "report"}
+
+
+def test_posts_are_the_real_labelled_tweets(full_db):
+    (n_labels,), = q(full_db, "SELECT count(*) FROM sentiment_labels")
+    labels = dict(q(full_db, "SELECT label, count(*) FROM sentiment_labels GROUP BY 1"))
+    assert n_labels == 38_158
+    assert labels == {"negative": 16_186, "neutral": 15_018, "positive": 6_954}
+    (hit,), = q(full_db, "SELECT count(*) FROM posts WHERE text = ?",
+                ["self-driving cars just seem lazy and a waste of money"])
+    assert hit == 1
+    (src,), = q(full_db, "SELECT count(DISTINCT source) FROM posts")
+    assert src == 1
+
+
+def test_simulated_structure_is_consistent(full_db):
+    assert q(full_db, """SELECT count(*) FROM interactions i JOIN posts p USING (post_id)
+                         WHERE i.ts < p.created_at""")[0][0] == 0
+    assert q(full_db, "SELECT count(*) FROM follows WHERE follower_id = followee_id")[0][0] == 0
+    assert q(full_db, """SELECT count(*) FROM posts c JOIN posts p ON p.post_id = c.parent_id
+                         WHERE p.created_at > c.created_at OR p.topic <> c.topic""")[0][0] == 0
+    assert q(full_db, """SELECT count(*) FROM interactions i LEFT JOIN posts p USING (post_id)
+                         LEFT JOIN users u ON u.user_id = i.user_id WHERE p.post_id IS NULL OR u.user_id IS NULL""")[0][0] == 0
+
+
+def test_communities_heavy_tails_and_rhythm(full_db):
+    (same_like,), = q(full_db, """SELECT avg((u.community = p.topic)::INT) FROM interactions i
+        JOIN users u USING (user_id) JOIN posts p USING (post_id) WHERE kind = 'like'""")
+    (same_hide,), = q(full_db, """SELECT avg((u.community = p.topic)::INT) FROM interactions i
+        JOIN users u USING (user_id) JOIN posts p USING (post_id) WHERE kind = 'hide'""")
+    assert same_like > 0.7 and same_hide < 0.3  # users like what is near their interests, hide the rest
+    mx, med = q(full_db, """SELECT max(n), median(n) FROM
+        (SELECT author_id, count(*) n FROM posts GROUP BY 1)""")[0]
+    assert mx > 20 * med
+    evening, night = q(full_db, """SELECT count(*) FILTER (hour(created_at) BETWEEN 18 AND 21),
+        count(*) FILTER (hour(created_at) BETWEEN 2 AND 5) FROM posts""")[0]
+    assert evening > 3 * night
+
+
+def test_injected_negative_spike_stands_out(full_db):
+    (topic, starts, ends, n), = q(full_db, """SELECT topic, starts_at, ends_at, n_posts FROM sim_events
+                                             WHERE event_id = 'apple-store-backlash'""")
+    assert n > 300
+    in_win, neg_in = q(full_db, """SELECT count(*), avg((l.label = 'negative')::INT) FROM posts p
+        JOIN sentiment_labels l USING (post_id) WHERE topic = ? AND created_at BETWEEN ? AND ?""", [topic, starts, ends])[0]
+    per_day, neg_all = q(full_db, """SELECT count(*) / 120, avg((l.label = 'negative')::INT) FROM posts p
+        JOIN sentiment_labels l USING (post_id) WHERE topic = ?""", [topic])[0]
+    hours = (ends - starts).total_seconds() / 3600
+    assert in_win / hours * 24 > 5 * per_day
+    assert neg_in > 0.85 and neg_all < 0.5
+
+
+def test_small_build_is_deterministic(tmp_path, small_cfg, small_db):
+    other = tmp_path / "again.duckdb"
+    build.build(other, small_cfg, limit=2000)
+    for table, key in [("posts", "post_id"), ("interactions", "interaction_id"), ("follows", "follower_id, followee_id"),
+                       ("users", "user_id")]:
+        sql = f"SELECT md5(string_agg(t::VARCHAR, '|' ORDER BY {key})) FROM {table} t"
+        assert q(small_db, sql) == q(other, sql), table
+    counts = dict(q(small_db, "SELECT 'posts', count(*) FROM posts UNION ALL SELECT 'users', count(*) FROM users"))
+    assert counts == {"posts": 2000, "users": 300}
+
+
+def test_build_is_atomic(tmp_path, small_cfg, monkeypatch):
+    path = tmp_path / "broken.duckdb"
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(build, "simulate", boom)
+    with pytest.raises(RuntimeError):
+        build.build(path, small_cfg, limit=500)
+    assert not path.exists()
+
+
+def test_build_cli_reports_progress_and_skips_existing(tmp_path, capsys, small_db):
+    assert build.main(["--db", str(small_db)]) == 0
+    assert "already exists" in capsys.readouterr().out
+
+
+def test_store_lock_message(small_db, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen([sys.executable, "-c",
+                               f"import duckdb,time; c=duckdb.connect({str(small_db)!r}); print('ok', flush=True); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(store.StoreLockedError, match=f"process {holder.pid}"):
+            store.connect(small_db)
+    finally:
+        holder.kill()
+        holder.wait()
+        time.sleep(0.1)
