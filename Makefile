@@ -6,9 +6,11 @@ PORT   ?= 8501
 
 .PHONY: setup db run test clean
 
-$(STAMP): requirements.txt
+# requirements-nodeps.txt holds packages whose declared dependencies we must not pull (TensorFlow).
+$(STAMP): requirements.txt requirements-nodeps.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
