@@ -7,5 +7,6 @@ pages = {
     "Analyst": [st.Page("pages/analyst_overview.py", title="Overview", icon="📈", default=True)],
     "Moderator": [st.Page("pages/moderator_reports.py", title="Reported posts", icon="🛡️")],
     "Product": [st.Page("pages/product_feed.py", title="Feed preview", icon="🧭")],
+    "Models": [st.Page("pages/models.py", title="Model cards", icon="🧪")],
 }
 st.navigation(pages).run()

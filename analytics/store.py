@@ -56,6 +56,13 @@ CREATE TABLE IF NOT EXISTS model_scores (
     scored_at     TIMESTAMP NOT NULL,
     PRIMARY KEY (post_id, model_id)
 );
+CREATE TABLE IF NOT EXISTS embeddings (
+    post_id       VARCHAR NOT NULL,
+    model_id      VARCHAR NOT NULL,
+    model_version VARCHAR NOT NULL,
+    vec           FLOAT[384] NOT NULL,  -- L2-normalised, so cosine similarity is a dot product
+    PRIMARY KEY (post_id, model_id)
+);
 CREATE TABLE IF NOT EXISTS sentiment_labels (
     post_id    VARCHAR PRIMARY KEY,
     label      VARCHAR NOT NULL CHECK (label IN ('negative', 'neutral', 'positive')),
@@ -111,6 +118,7 @@ _KEYS = {
     "follows": ("follower_id", "followee_id"),
     "interactions": ("interaction_id",),
     "model_scores": ("post_id", "model_id"),
+    "embeddings": ("post_id", "model_id"),
     "sentiment_labels": ("post_id",),
     "topics": ("topic",),
     "sim_events": ("event_id",),

@@ -25,3 +25,35 @@ def topic_bar(df: pd.DataFrame) -> go.Figure:
                            textposition="auto"))
     fig.update_layout(xaxis_title="posts", margin=dict(l=10, r=10, t=10, b=10), height=40 + 28 * len(d))
     return fig
+
+
+def confusion_heatmap(matrix: list[list[int]], labels: list[str]) -> go.Figure:
+    """Confusion matrix (rows true, columns predicted) with counts written in the cells."""
+    fig = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues", text=matrix, texttemplate="%{text}",
+                               showscale=False))
+    fig.update_layout(xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
+                      margin=dict(l=10, r=10, t=10, b=10), height=320)
+    return fig
+
+
+def calibration_chart(bins: list[dict]) -> go.Figure:
+    """Reliability diagram: accuracy vs mean confidence per bin (keys mean_confidence, accuracy, count) + diagonal."""
+    used = [b for b in bins if b["count"]]
+    fig = go.Figure([
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", line=dict(dash="dot", color="grey")),
+        go.Scatter(x=[b["mean_confidence"] for b in used], y=[b["accuracy"] for b in used], mode="lines+markers",
+                   name="model", text=[f"{b['count']} posts" for b in used]),
+    ])
+    fig.update_layout(xaxis_title="confidence (max probability)", yaxis_title="accuracy", xaxis_range=[0, 1],
+                      yaxis_range=[0, 1], margin=dict(l=10, r=10, t=10, b=10), height=320)
+    return fig
+
+
+def probability_bars(probs: dict[str, float], threshold: float | None = None) -> go.Figure:
+    """Horizontal bars of label probabilities, with an optional threshold line."""
+    fig = go.Figure(go.Bar(x=list(probs.values()), y=list(probs), orientation="h",
+                           text=[f"{v:.2f}" for v in probs.values()], textposition="auto"))
+    if threshold is not None:
+        fig.add_vline(x=threshold, line_dash="dash", line_color="red", annotation_text="threshold")
+    fig.update_layout(xaxis_range=[0, 1], margin=dict(l=10, r=10, t=10, b=10), height=40 + 30 * len(probs))
+    return fig

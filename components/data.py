@@ -79,3 +79,18 @@ def sim_events() -> pd.DataFrame:
 def clear() -> None:
     """Drop every cached query result (call after any write to the store)."""
     st.cache_data.clear()
+
+
+@st.cache_data(ttl=3600, max_entries=1, show_spinner="Measuring model speed on this machine…")
+def model_speed() -> dict:
+    from components.resources import models
+
+    texts = list_posts(PostFilter(), 256, "newest")["text"].tolist()
+    return models().measure(texts)
+
+
+@st.cache_data(**_CACHE)
+def label_counts(name: str, threshold: float | None = None) -> pd.DataFrame:
+    from analytics import scoring
+
+    return _run(scoring.label_counts, name, threshold)

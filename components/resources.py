@@ -1,12 +1,15 @@
-"""The one place that creates process-wide cached resources: the DuckDB connection."""
+"""The one place that creates process-wide cached resources: the DuckDB connection, the models, the write lock."""
 from __future__ import annotations
+
+import threading
+from types import ModuleType
 
 from pathlib import Path
 
 import duckdb
 import streamlit as st
 
-from analytics import build, store
+from analytics import build, models as model_api, sentiment, store, toxicity
 
 
 @st.cache_resource(show_spinner=False)
@@ -22,3 +25,18 @@ def connection(path: str) -> duckdb.DuckDBPyConnection:
 def cursor() -> duckdb.DuckDBPyConnection:
     """A per-call cursor on the shared connection: DuckDB connections must not be shared across threads."""
     return connection(str(store.db_path())).cursor()
+
+
+@st.cache_resource(show_spinner=False)
+def write_lock() -> threading.Lock:
+    """Serialises write transactions from concurrent sessions (conflicting DuckDB upserts would abort)."""
+    return threading.Lock()
+
+
+@st.cache_resource(show_spinner="Loading models (first use only)…")
+def models() -> ModuleType:
+    """The model API (analytics.models) with both models loaded; errors name the missing package or artefact."""
+    sentiment.load()
+    toxicity.load()
+    model_api.set_threads()
+    return model_api

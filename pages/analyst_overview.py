@@ -4,6 +4,7 @@ import streamlit as st
 from components import charts, data
 from components.filters import post_filter
 from components.post_card import post_card
+from components.scoring import scoring_panel
 
 st.title("Overview")
 f = post_filter("overview")
@@ -14,6 +15,9 @@ c[1].metric("Authors", f"{o['authors']:,}")
 c[2].metric("Interactions", f"{o['interactions']:,}")
 c[3].metric("Follows", f"{o['follows']:,}")
 c[4].metric("Days covered", (o["last_post"] - o["first_post"]).days + 1 if o["posts"] else 0)
+
+with st.expander("Model scores for this selection"):
+    scoring_panel(f, "overview")
 
 vol = data.volume_by_day(f)
 if vol.empty:

@@ -58,3 +58,37 @@ def test_untrusted_text_is_rendered_inert(tmp_path, use_db, small_db):
     assert evil in [t.value for t in at.text]  # st.text: shown verbatim, never parsed as markdown or HTML
     captions = [c.value for c in at.caption]
     assert any(r"@\*\*h4x\*\*\<b\>" in c for c in captions)
+
+
+def test_models_page_shows_computed_metrics_and_tries_text(small_db, use_db, tmp_path):
+    import json
+    import shutil
+
+    from analytics import models
+
+    db = use_db(tmp_path / "m.duckdb")
+    shutil.copy(small_db, db)
+    at = run("pages/models.py")
+    ev = models.sentiment_eval()
+    assert at.metric[0].value == f"{ev['accuracy']:.3f}"
+    assert len(at.get("plotly_chart")) >= 4  # confusion, calibration, and the two try-box bar charts
+    at.text_area[0].input("you are an idiot").run()
+    assert not at.exception
+    assert any("Toxicity: flagged" in m.value for m in at.markdown)
+    assert any(":red-background[idiot]" in m.value for m in at.markdown)
+    assert json.dumps(ev)  # the page reads the JSON written by training, not typed numbers
+
+
+def test_scoring_button_scores_the_selection(small_db, use_db, tmp_path):
+    import shutil
+
+    db = use_db(tmp_path / "sc.duckdb")
+    shutil.copy(small_db, db)
+    at = run("pages/analyst_overview.py")
+    at.sidebar.text_input(key="overview_kw").input("cancelled").run()
+    at.button(key="overview_score").click().run()
+    assert not at.exception
+    con = store.connect(db)
+    n_sel = con.execute("SELECT count(*) FROM posts WHERE contains(lower(text), 'cancelled')").fetchone()[0]
+    assert con.execute("SELECT count(DISTINCT post_id) FROM model_scores").fetchone()[0] == n_sel
+    con.close()

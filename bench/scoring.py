@@ -1,0 +1,54 @@
+"""Scoring engine vs a naive one-text-at-a-time loop over the same model, same posts, same run.
+
+Usage: .venv/bin/python bench/scoring.py [--n 2000] [--db PATH]
+Both sides compute sentiment probabilities + embeddings (MiniLM) and toxicity (BiLSTM) for every post.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from analytics import corpus, models, sentiment, toxicity  # noqa: E402
+
+
+def naive(texts: list[str]) -> None:
+    """The loop people write first: the same models, one text per forward pass, no batching or sorting."""
+    enc, tox = sentiment.load(), toxicity.load()
+    for t in texts:
+        enc.forward([t])
+        tox.predict([t], batch_size=1)
+
+
+def engine(texts: list[str]) -> None:
+    """analytics.models: length-sorted batches under inference_mode, one encoder pass for both outputs."""
+    models.sentiment_and_embedding(texts)
+    models.toxicity_probs(texts)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=2000)
+    args = ap.parse_args()
+    texts = corpus.load_tweets().sample(args.n, random_state=0)["text"].tolist()
+    models.set_threads()
+    engine(texts[:64])  # load both models and warm up outside the timings
+    naive(texts[:8])
+    print(f"{args.n} posts, device {models.device()}, torch threads {torch.get_num_threads()}")
+    rates = {}
+    for name, fn in [("naive loop", naive), ("engine", engine)]:
+        t0 = time.perf_counter()
+        fn(texts)
+        rates[name] = args.n / (time.perf_counter() - t0)
+        print(f"{name:>10}: {rates[name]:8.1f} posts/s")
+    print(f"ratio engine / naive: {rates['engine'] / rates['naive loop']:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

