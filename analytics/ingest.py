@@ -118,11 +118,18 @@ def _decode(data: bytes, encoding: str) -> tuple[str, list[str]]:
     return text, problems
 
 
-def _read_csv(data: bytes, encoding: str) -> _Raw:
-    raw = _Raw("csv")
+def _decoded(kind: str, data: bytes, encoding: str) -> tuple[_Raw, str]:
+    """A fresh _Raw holding the decoding problems (and 'empty file'), plus the decoded text."""
+    raw = _Raw(kind)
     text, raw.problems = _decode(data, encoding)
     if not text.strip():
         raw.problems.append("the file is empty")
+    return raw, text
+
+
+def _read_csv(data: bytes, encoding: str) -> _Raw:
+    raw, text = _decoded("csv", data, encoding)
+    if not text.strip():
         return raw
     old_limit = csv.field_size_limit()
     csv.field_size_limit(max(old_limit, CSV_FIELD_LIMIT))
@@ -164,10 +171,8 @@ def _read_csv(data: bytes, encoding: str) -> _Raw:
 
 
 def _read_jsonl(data: bytes, encoding: str) -> _Raw:
-    raw = _Raw("jsonl")
-    text, raw.problems = _decode(data, encoding)
+    raw, text = _decoded("jsonl", data, encoding)
     if not text.strip():
-        raw.problems.append("the file is empty")
         return raw
     seen: dict[str, None] = {}
     for lineno, line in enumerate(text.split("\n"), 1):
