@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import queries
+from analytics import queries, scoring
 from analytics.queries import PostFilter
-from components.resources import cursor
+from components.resources import cursor, models
 
 _CACHE = dict(ttl=600, max_entries=64, show_spinner=False)
 
@@ -83,14 +83,10 @@ def clear() -> None:
 
 @st.cache_data(ttl=3600, max_entries=1, show_spinner="Measuring model speed on this machine…")
 def model_speed() -> dict:
-    from components.resources import models
-
     texts = list_posts(PostFilter(), 256, "newest")["text"].tolist()
     return models().measure(texts)
 
 
 @st.cache_data(**_CACHE)
 def label_counts(name: str, threshold: float | None = None) -> pd.DataFrame:
-    from analytics import scoring
-
     return _run(scoring.label_counts, name, threshold)
