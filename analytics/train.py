@@ -2,13 +2,16 @@
 
 ``python -m analytics.train sentiment`` fits the tweet sentiment classifier of
 ``analytics.sentiment`` on the train part of ``sentiment.split(load_tweets())`` and evaluates
-it on the held-out part (never trained on):
+it on the held-out part (never trained on). About 5-6 minutes on 2 CPU cores:
 
-1. the bottom ``6 - top_layers`` MiniLM layers stay frozen; their output for every training
-   tweet is computed once and cached (fp16, variable length, max 64 tokens);
-2. LoRA deltas on every linear map of the top layers plus a linear head on the mean-pooled
-   final hidden state are trained for a few epochs over the cache, in length-bucketed batches,
-   with a confidence-weighted cross-entropy;
+1. the bottom ``6 - top_layers`` MiniLM layers stay frozen; their output for the training
+   tweets (URLs normalised, max 64 tokens) is computed once and cached (fp16, variable length),
+   together with the unmodified encoder's embedding of each tweet;
+2. LoRA deltas on every linear map of the top layers (plus their LayerNorms) and a linear head
+   on the mean-pooled final hidden state are trained in length-bucketed batches with a
+   confidence-weighted, label-smoothed cross-entropy plus ``keep_embedding * (1 - cos)`` to the
+   base embedding, so the one-pass embedding stays close to plain MiniLM's. ``--epochs`` below
+   1 (default 0.75) means one pass over a seeded random subset of the train split;
 3. the deltas (fp16, LoRA scale folded into B) and the head go to
    ``analytics/weights/sentiment_adapter.safetensors``; the held-out metrics, computed with the
    model re-loaded from that file exactly as the app loads it, go to ``sentiment_eval.json``.
@@ -428,7 +431,8 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("sentiment", help="tweet sentiment: LoRA on MiniLM's top layers + linear head")
     defaults = SentimentConfig()
-    p.add_argument("--epochs", type=float, default=defaults.epochs)
+    p.add_argument("--epochs", type=float, default=defaults.epochs,
+                   help="passes over the train split; below 1, one pass over that fraction of it")
     p.add_argument("--top-layers", type=int, default=defaults.top_layers)
     p.add_argument("--rank", type=int, default=defaults.rank)
     p.add_argument("--lr", type=float, default=defaults.lr)
@@ -439,7 +443,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--limit", type=int, default=None, help="use only this many tweets (smoke runs)")
-    p.add_argument("--out", type=Path, default=S.WEIGHTS_DIR)
+    p.add_argument("--out", type=Path, default=S.WEIGHTS_DIR, help="where the artifacts and eval JSON go")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

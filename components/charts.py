@@ -57,3 +57,25 @@ def probability_bars(probs: dict[str, float], threshold: float | None = None) ->
         fig.add_vline(x=threshold, line_dash="dash", line_color="red", annotation_text="threshold")
     fig.update_layout(xaxis_range=[0, 1], margin=dict(l=10, r=10, t=10, b=10), height=40 + 30 * len(probs))
     return fig
+
+
+def sentiment_chart(df: pd.DataFrame, rolling: int = 7, spikes: pd.DataFrame | None = None) -> go.Figure:
+    """Stacked shares of negative/neutral/positive per bucket, net sentiment and its rolling mean on a second axis;
+    `spikes` (rows with bucket, negative_share) are marked."""
+    colors = {"negative": "#d62728", "neutral": "#9e9e9e", "positive": "#2ca02c"}
+    x = df["bucket"].tolist()
+    fig = go.Figure()
+    for label, color in colors.items():
+        fig.add_trace(go.Scatter(x=x, y=df[f"{label}_share"].tolist(), name=label, stackgroup="share",
+                                 line=dict(width=0.5, color=color)))
+    fig.add_trace(go.Scatter(x=x, y=df["net"].tolist(), name="net sentiment", yaxis="y2",
+                             line=dict(color="black", width=1), opacity=0.4))
+    fig.add_trace(go.Scatter(x=x, y=df["net"].rolling(rolling, min_periods=1).mean().tolist(),
+                             name=f"net, {rolling}-bucket mean", yaxis="y2", line=dict(color="black", width=2)))
+    if spikes is not None and not spikes.empty:
+        fig.add_trace(go.Scatter(x=spikes["bucket"].tolist(), y=spikes["negative_share"].tolist(), mode="markers",
+                                 name="negative-share spike", marker=dict(symbol="x", size=11, color="black")))
+    fig.update_layout(yaxis=dict(title="share of scored posts", range=[0, 1]),
+                      yaxis2=dict(title="net sentiment", overlaying="y", side="right", range=[-1, 1]),
+                      margin=dict(l=10, r=10, t=30, b=10), height=380, legend_orientation="h")
+    return fig

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import queries, scoring
+from analytics import queries, scoring, trends
 from analytics.queries import PostFilter
 from components.resources import cursor, models
 
@@ -74,6 +74,11 @@ def following_feed(user_id: str, limit: int) -> pd.DataFrame:
 @st.cache_data(**_CACHE)
 def sim_events() -> pd.DataFrame:
     return _run(queries.sim_events)
+
+
+@st.cache_data(**_CACHE)
+def sentiment_over_time(f: PostFilter, grain: str) -> pd.DataFrame:
+    return _run(trends.sentiment_over_time, f, grain)
 
 
 def clear() -> None:

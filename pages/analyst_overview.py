@@ -1,6 +1,7 @@
 """Analyst overview: headline counts, volume over time with injected events, topics, hashtags, posts."""
 import streamlit as st
 
+from analytics.spikes import detect_spikes
 from components import charts, data
 from components.filters import post_filter
 from components.post_card import post_card
@@ -28,6 +29,18 @@ events = data.sim_events()
 st.plotly_chart(charts.volume_chart(vol, events), width="stretch")
 if not events.empty:
     st.caption("Shaded: events injected into the simulated sample (ground truth for spike detection).")
+
+st.subheader("Sentiment over time")
+grain = st.radio("Bucket", ["day", "week", "hour"], horizontal=True, key="overview_grain")
+sent = data.sentiment_over_time(f, grain)
+if sent["scored"].sum() == 0:
+    st.info("No post in this selection is scored yet: open 'Model scores for this selection' above to score it.")
+else:
+    trusted = sent[sent["scored"] >= 20]  # shares of fewer scored posts are too noisy to call spikes
+    spikes = detect_spikes(trusted, "negative_share", kind="share")
+    st.plotly_chart(charts.sentiment_chart(sent, spikes=spikes), width="stretch")
+    st.caption(f"{int(sent['scored'].sum()):,} of {int(sent['posts'].sum()):,} posts scored. Crosses: negative share "
+               "more than 4 robust z-scores above the median of the 14 buckets before (buckets with ≥ 20 scored posts).")
 
 left, right = st.columns([3, 2])
 with left:

@@ -92,3 +92,23 @@ def test_scoring_button_scores_the_selection(small_db, use_db, tmp_path):
     n_sel = con.execute("SELECT count(*) FROM posts WHERE contains(lower(text), 'cancelled')").fetchone()[0]
     assert con.execute("SELECT count(DISTINCT post_id) FROM model_scores").fetchone()[0] == n_sel
     con.close()
+
+
+def test_overview_sentiment_chart_after_scoring(small_db, use_db, tmp_path):
+    import shutil
+
+    from analytics import scoring
+
+    db = use_db(tmp_path / "sent.duckdb")
+    shutil.copy(small_db, db)
+    at = run("pages/analyst_overview.py")
+    assert any("No post in this selection is scored" in i.value for i in at.info)
+    con = store.connect(db)
+    scoring.score_posts(con, names=["sentiment"], limit=300)
+    con.close()
+    import streamlit as st
+
+    st.cache_data.clear()
+    at = run("pages/analyst_overview.py")
+    assert not any("No post in this selection is scored" in i.value for i in at.info)
+    assert any("300 of 2,000 posts scored" in c.value for c in at.caption)

@@ -139,3 +139,10 @@ def test_generalises_to_reviews_and_news(model):
     acc = float((pred == gold).mean())
     wrong = [(t, g, p) for t, g, p in zip(texts, gold, pred) if g != p]
     assert acc >= 0.75, wrong
+
+
+def test_embedding_drift_is_recorded_and_small(eval_report):
+    drift = eval_report["embedding_drift"]["vs_base_minilm_raw_text"]
+    assert drift["n_queries"] >= 500
+    assert drift["mean_cosine_base_vs_adapted"] >= 0.9
+    assert drift["top10_neighbour_overlap"] >= 0.5
