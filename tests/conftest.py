@@ -1,5 +1,7 @@
 import os
+import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,25 @@ def use_db(monkeypatch):
         st.cache_data.clear()
         return path
     return _use
+
+
+@contextmanager
+def _held(path: Path):
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ready', flush=True); time.sleep(60)", str(path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.fixture
+def hold_db():
+    """`with hold_db(path) as pid:` keeps the store open read-write in another process, as a running dashboard does."""
+    return _held
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -98,19 +98,7 @@ def test_build_cli_reports_progress_and_skips_existing(tmp_path, capsys, small_d
     assert "already exists" in capsys.readouterr().out
 
 
-def test_store_lock_message(small_db, tmp_path):
-    import subprocess
-    import sys
-    import time
-
-    holder = subprocess.Popen([sys.executable, "-c",
-                               f"import duckdb,time; c=duckdb.connect({str(small_db)!r}); print('ok', flush=True); time.sleep(30)"],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ok"
-        with pytest.raises(store.StoreLockedError, match=f"process {holder.pid}"):
+def test_store_lock_message(small_db, hold_db):
+    with hold_db(small_db) as pid:
+        with pytest.raises(store.StoreLockedError, match=f"process {pid}"):
             store.connect(small_db)
-    finally:
-        holder.kill()
-        holder.wait()
-        time.sleep(0.1)

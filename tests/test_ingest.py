@@ -309,19 +309,11 @@ def test_cli_good_and_bad(tmp_path):
         con.close()
 
 
-def test_cli_locked_db(tmp_path):
+def test_cli_locked_db(tmp_path, hold_db):
     db = tmp_path / "locked.duckdb"
     store.connect(db).close()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-                               "print('ready', flush=True); time.sleep(60)", str(db)],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with hold_db(db) as pid:
         res = run_cli(SAMPLE, "--db", db)
-    finally:
-        holder.kill()
-        holder.wait()
     assert res.returncode == 3, res.stderr
     assert "locked" in res.stderr
-    assert f"process {holder.pid}" in res.stderr
+    assert f"process {pid}" in res.stderr

@@ -54,18 +54,12 @@ def test_coverage_follows_the_filter(db):
     assert after["toxicity"][0] == after["toxicity"][1] == before["toxicity"][1]
 
 
-def test_cli_scores_and_reports_lock(db):
+def test_cli_scores_and_reports_lock(db, hold_db):
     r = subprocess.run([sys.executable, "-m", "analytics.score", "--limit", "30", "--model", "toxicity", "--db", str(db)],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "Scored 30 posts with toxicity" in r.stdout
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); "
-                               "print('ok', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ok"
+    with hold_db(db) as pid:
         r = subprocess.run([sys.executable, "-m", "analytics.score", "--all", "--db", str(db)],
                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-        assert r.returncode == 3 and f"process {holder.pid}" in r.stderr
-    finally:
-        holder.kill()
-        holder.wait()
+    assert r.returncode == 3 and f"process {pid}" in r.stderr
