@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: setup db run test clean
+.PHONY: setup fonts db run test clean
 
 # requirements-nodeps.txt holds packages whose declared dependencies we must not pull (TensorFlow).
 $(STAMP): requirements.txt requirements-nodeps.txt
@@ -13,7 +13,14 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 	$(PY) -m pip install --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) fonts
+
+# Chinese word clouds need a CJK font: installed when we may (root with apt-get), otherwise a note; never fatal.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+fonts:
+	@test -f $(CJK_FONT) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk >/dev/null && echo "installed fonts-noto-cjk"; } || \
+	  echo "note: no CJK font, so Chinese word clouds leave Chinese terms out: sudo apt-get install fonts-noto-cjk"
 
 # Builds data/social.duckdb (or $$SOCIAL_DB) from sample_data/ with a progress bar; no-op when it exists.
 db: setup

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+
+import re
 
 import duckdb
 import pandas as pd
+
+SENTIMENTS = ("negative", "neutral", "positive")
+_WORD = re.compile(r"^\w{1,60}$")
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,9 @@ class PostFilter:
     keyword: str = ""                # case-insensitive substring of the text
     author: str = ""                 # exact handle, without '@'
     lang: str | None = None
+    hashtags: tuple[str, ...] = ()   # any of these, without '#'
+    sentiment: str | None = None     # label from the current sentiment model; only scored posts match
+    window: tuple[datetime, datetime] | None = None  # [from, to) timestamps, e.g. one chart bucket
 
     def where(self, alias: str = "p") -> tuple[str, list]:
         """SQL condition over posts `alias` (with users `u` joined for author) and its parameters."""
@@ -40,7 +48,96 @@ class PostFilter:
         if self.lang:
             conds.append(f"{alias}.lang = ?")
             params.append(self.lang)
+        if self.window:
+            conds.append(f"{alias}.created_at >= ? AND {alias}.created_at < ?")
+            params.extend(self.window)
+        if self.hashtags:
+            conds.append(f"list_has_any({alias}.hashtags, ?::VARCHAR[])")
+            params.append([t.lstrip("#").lower() for t in self.hashtags])
+        if self.sentiment:
+            conds.append(f"""EXISTS (SELECT 1 FROM model_scores fs WHERE fs.post_id = {alias}.post_id
+                             AND fs.model_id = ? AND fs.model_version = ? AND fs.label = ?)""")
+            params.extend([*_model_key("sentiment"), self.sentiment])
         return " AND ".join(conds), params
+
+
+def _model_key(name: str) -> tuple[str, str]:
+    from analytics.scoring import model_key  # scoring imports this module
+
+    return model_key(name)
+
+
+def filter_to_params(f: PostFilter, opts: dict) -> dict[str, str | list[str]]:
+    """The fields of `f` that differ from the defaults, as URL query parameters (read back by filter_from_params)."""
+    out: dict[str, str | list[str]] = {}
+    if f.start and f.start != opts["min_date"]:
+        out["from"] = f.start.isoformat()
+    if f.end and f.end != opts["max_date"]:
+        out["to"] = f.end.isoformat()
+    for name, values in (("topic", f.topics), ("tag", f.hashtags)):
+        if values:
+            out[name] = list(values)
+    for name, value in (("q", f.keyword), ("author", f.author), ("lang", f.lang), ("sentiment", f.sentiment)):
+        if value:
+            out[name] = value
+    return out
+
+
+def filter_from_params(params: dict[str, list[str]], opts: dict) -> tuple[PostFilter, list[str]]:
+    """PostFilter from URL query parameters (name -> list of values) checked against `opts` (filter_options).
+
+    Invalid values fall back to the default and are described in the returned list of notices; unknown
+    parameter names are left alone (other widgets may own them).
+    """
+    notices: list[str] = []
+    lo, hi = opts["min_date"], opts["max_date"]
+
+    def one(name: str) -> str:
+        values = params.get(name) or [""]
+        if len(values) > 1:
+            notices.append(f"{name}: several values given, using the first")
+        return values[0].strip()
+
+    def day(name: str, default: date) -> date:
+        raw = one(name)
+        if not raw:
+            return default
+        try:
+            d = date.fromisoformat(raw)
+        except ValueError:
+            notices.append(f"{name}={raw!r} is not a date (YYYY-MM-DD); using {default}")
+            return default
+        if not lo <= d <= hi:
+            notices.append(f"{name}={raw} is outside the data ({lo} to {hi}); using {default}")
+            return default
+        return d
+
+    start, end = day("from", lo), day("to", hi)
+    if start > end:
+        notices.append(f"from={start} is after to={end}; using the whole range")
+        start, end = lo, hi
+    topics = tuple(t for t in params.get("topic", []) if t in opts["topics"])
+    notices += [f"topic {t!r} does not exist" for t in params.get("topic", []) if t not in opts["topics"]]
+    tags = tuple(dict.fromkeys(t.lstrip("#").lower() for t in params.get("tag", []) if _WORD.match(t.lstrip("#"))))
+    notices += [f"tag {t!r} is not a hashtag" for t in params.get("tag", []) if not _WORD.match(t.lstrip("#"))]
+    keyword = one("q")
+    if len(keyword) > 200:
+        notices.append("q is longer than 200 characters; ignored")
+        keyword = ""
+    author = one("author").lstrip("@")
+    if author and not _WORD.match(author):
+        notices.append(f"author {author!r} is not a handle; ignored")
+        author = ""
+    lang = one("lang") or None
+    if lang and lang not in opts["langs"]:
+        notices.append(f"lang {lang!r} does not occur in the data; ignored")
+        lang = None
+    sentiment = one("sentiment") or None
+    if sentiment and sentiment not in SENTIMENTS:
+        notices.append(f"sentiment {sentiment!r} is not one of {', '.join(SENTIMENTS)}; ignored")
+        sentiment = None
+    return PostFilter(start=start, end=end, topics=topics, hashtags=tags, keyword=keyword, author=author, lang=lang,
+                      sentiment=sentiment), notices
 
 
 def _df(con: duckdb.DuckDBPyConnection, sql: str, params: list | tuple = ()) -> pd.DataFrame:
@@ -59,13 +156,16 @@ def overview(con: duckdb.DuckDBPyConnection) -> dict:
     return dict(zip(keys, row))
 
 
-def filter_options(con: duckdb.DuckDBPyConnection) -> dict:
-    """Values the filter widgets offer: topics (largest first), languages and the date range."""
+def filter_options(con: duckdb.DuckDBPyConnection, n_hashtags: int = 300) -> dict:
+    """Values the filter widgets offer: topics (largest first), languages, the most used hashtags, the date range."""
     topics = [r[0] for r in con.execute(
         "SELECT topic FROM posts WHERE topic IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1").fetchall()]
     langs = [r[0] for r in con.execute("SELECT DISTINCT lang FROM posts WHERE lang IS NOT NULL ORDER BY 1").fetchall()]
+    tags = [r[0] for r in con.execute(
+        "SELECT tag FROM (SELECT unnest(hashtags) AS tag FROM posts) GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?",
+        [n_hashtags]).fetchall()]
     lo, hi = con.execute("SELECT min(created_at)::DATE, max(created_at)::DATE FROM posts").fetchone()
-    return {"topics": topics, "langs": langs, "min_date": lo, "max_date": hi}
+    return {"topics": topics, "langs": langs, "hashtags": tags, "min_date": lo, "max_date": hi}
 
 
 def volume_by_day(con: duckdb.DuckDBPyConnection, f: PostFilter) -> pd.DataFrame:
@@ -113,7 +213,8 @@ def _engagement_cte(ids_sql: str) -> str:
 
 
 def list_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 100, order: str = "newest") -> pd.DataFrame:
-    """Posts in the selection with author handle and engagement counts; order 'newest', 'oldest' or 'likes'."""
+    """Posts in the selection with author handle, engagement counts and current model scores (NULL if unscored):
+    sentiment label and its probability, P(toxic). Order 'newest', 'oldest' or 'likes'."""
     order_sql = {"newest": "p.created_at DESC", "oldest": "p.created_at ASC", "likes": "likes DESC, p.created_at DESC"}
     if order not in order_sql:
         raise ValueError(f"order must be one of {sorted(order_sql)}")
@@ -123,10 +224,13 @@ def list_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 100, 
         {_engagement_cte('SELECT post_id FROM sel')}
         SELECT p.post_id, p.created_at, u.handle, p.topic, p.text, p.parent_id,
                coalesce(e.views, 0) AS views, coalesce(e.likes, 0) AS likes, coalesce(e.replies, 0) AS replies,
-               coalesce(e.shares, 0) AS shares
+               coalesce(e.shares, 0) AS shares, s.label AS sentiment, round(s.score, 3) AS sentiment_p,
+               round(CAST(t.scores->>'toxic' AS DOUBLE), 3) AS toxic_p
         FROM sel JOIN posts p USING (post_id) JOIN users u ON u.user_id = p.author_id LEFT JOIN eng e USING (post_id)
+        LEFT JOIN model_scores s ON s.post_id = p.post_id AND s.model_id = ? AND s.model_version = ?
+        LEFT JOIN model_scores t ON t.post_id = p.post_id AND t.model_id = ? AND t.model_version = ?
         ORDER BY {order_sql[order]}, p.post_id LIMIT ?
-    """, params + [limit])
+    """, params + [*_model_key("sentiment"), *_model_key("toxicity"), limit])
 
 
 def reported_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 50) -> pd.DataFrame:

@@ -35,3 +35,17 @@ def detect_spikes(df: pd.DataFrame, column: str, z: float = 4.0, baseline: int =
     med, scale = _baseline(s, baseline, min_periods, kind)
     out = df.assign(baseline=med, z=(s - med) / scale)
     return out[(out["z"] > z) & (s >= min_value)]
+
+
+def volume_spikes(df: pd.DataFrame, time: str = "day", group: str = "topic", value: str = "posts",
+                  **kwargs) -> pd.DataFrame:
+    """detect_spikes (kind 'count') per `group` of a long frame (time, group, value); buckets a group has no rows
+    for count as 0. Returns time, group, value, baseline, z of the flagged buckets, strongest first."""
+    wide = df.pivot_table(index=time, columns=group, values=value, aggfunc="sum", fill_value=0).sort_index()
+    found = [detect_spikes(wide[[g]].rename(columns={g: value}), value, kind="count", **kwargs)
+             .rename_axis(time).reset_index().assign(**{group: g}) for g in wide.columns]
+    cols = [time, group, value, "baseline", "z"]
+    found = [x for x in found if not x.empty]
+    if not found:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(found)[cols].sort_values("z", ascending=False, ignore_index=True)

@@ -3,13 +3,23 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 
-def volume_chart(df: pd.DataFrame, events: pd.DataFrame | None = None) -> go.Figure:
-    """Stacked daily post volume per topic (columns day, topic, posts); events (name, starts_at, ends_at) shaded."""
+def volume_chart(df: pd.DataFrame, events: pd.DataFrame | None = None, spikes: pd.DataFrame | None = None) -> go.Figure:
+    """Stacked daily post volume per topic (columns day, topic, posts); events (name, starts_at, ends_at) shaded;
+    `spikes` (day, topic, posts, z) marked above their day. Each bar carries its topic as customdata."""
     fig = go.Figure()
     for topic, g in df.groupby("topic", sort=False):
-        fig.add_trace(go.Bar(x=g["day"].tolist(), y=g["posts"].tolist(), name=str(topic)))
+        fig.add_trace(go.Bar(x=g["day"].tolist(), y=g["posts"].tolist(), name=str(topic), customdata=[topic] * len(g)))
+    if spikes is not None and not spikes.empty:
+        totals = df.groupby("day")["posts"].sum()
+        fig.add_trace(go.Scatter(
+            x=spikes["day"].tolist(), y=[int(totals.get(d, 0)) for d in spikes["day"]], mode="markers",
+            name="volume spike", marker=dict(symbol="triangle-down", size=12, color="black"),
+            customdata=spikes["topic"].tolist(),
+            hovertext=[f"{t}: {p:,} posts vs baseline {b:g} (z {z:.1f})" for t, p, b, z in
+                       spikes[["topic", "posts", "baseline", "z"]].itertuples(index=False)], hoverinfo="text+x"))
     for ev in (events if events is not None else pd.DataFrame()).itertuples():
         fig.add_vrect(x0=ev.starts_at, x1=ev.ends_at, fillcolor="red", opacity=0.12, line_width=0,
                       annotation_text=ev.name, annotation_position="top left")
@@ -67,7 +77,7 @@ def sentiment_chart(df: pd.DataFrame, rolling: int = 7, spikes: pd.DataFrame | N
     fig = go.Figure()
     for label, color in colors.items():
         fig.add_trace(go.Scatter(x=x, y=df[f"{label}_share"].tolist(), name=label, stackgroup="share",
-                                 line=dict(width=0.5, color=color)))
+                                 line=dict(width=0.5, color=color), customdata=[label] * len(df)))
     fig.add_trace(go.Scatter(x=x, y=df["net"].tolist(), name="net sentiment", yaxis="y2",
                              line=dict(color="black", width=1), opacity=0.4))
     fig.add_trace(go.Scatter(x=x, y=df["net"].rolling(rolling, min_periods=1).mean().tolist(),
@@ -78,4 +88,48 @@ def sentiment_chart(df: pd.DataFrame, rolling: int = 7, spikes: pd.DataFrame | N
     fig.update_layout(yaxis=dict(title="share of scored posts", range=[0, 1]),
                       yaxis2=dict(title="net sentiment", overlaying="y", side="right", range=[-1, 1]),
                       margin=dict(l=10, r=10, t=30, b=10), height=380, legend_orientation="h")
+    return fig
+
+
+def topic_share_chart(df: pd.DataFrame) -> go.Figure:
+    """Stacked area of each topic's share of the posts per bucket (columns day, topic, posts)."""
+    wide = df.pivot_table(index="day", columns="topic", values="posts", aggfunc="sum", fill_value=0).sort_index()
+    share = wide.div(wide.sum(axis=1), axis=0)
+    fig = go.Figure([go.Scatter(x=share.index.tolist(), y=share[t].round(4).tolist(), name=str(t), stackgroup="s",
+                                line=dict(width=0.5), customdata=[t] * len(share)) for t in share.columns])
+    fig.update_layout(yaxis=dict(title="share of posts", range=[0, 1]), margin=dict(l=10, r=10, t=10, b=10),
+                      height=380, legend_orientation="h")
+    return fig
+
+
+def topic_sentiment_chart(df: pd.DataFrame, topics: list[str], rolling: int = 3) -> go.Figure:
+    """Net sentiment over time per topic, side by side (one small panel per topic, shared axes); columns bucket,
+    topic, net, scored. Lines are `rolling`-bucket means; marker size follows the scored posts."""
+    cols = min(3, max(1, len(topics)))
+    rows = -(-len(topics) // cols)
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, subplot_titles=topics,
+                        vertical_spacing=0.12 if rows > 1 else 0.0)
+    for i, topic in enumerate(topics):
+        g = df[df["topic"] == topic].sort_values("bucket")
+        fig.add_trace(go.Scatter(x=g["bucket"].tolist(), y=g["net"].rolling(rolling, min_periods=1).mean().round(4)
+                                 .tolist(), name=topic, mode="lines", showlegend=False, customdata=[topic] * len(g),
+                                 text=[f"{n} scored" for n in g["scored"]]),
+                      row=i // cols + 1, col=i % cols + 1)
+        fig.add_hline(y=0, line_dash="dot", line_color="grey", row=i // cols + 1, col=i % cols + 1)
+    fig.update_yaxes(range=[-1, 1])
+    fig.update_layout(height=max(220, 200 * rows), margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def comparison_bars(df: pd.DataFrame, metric: str, label: str) -> go.Figure:
+    """Current vs previous period of `metric` per topic (columns topic, metric, prev_<metric>), grouped bars."""
+    d = df.sort_values(metric)
+    fig = go.Figure([
+        go.Bar(y=d["topic"].tolist(), x=d[f"prev_{metric}"].round(4).tolist(), name="previous period",
+               orientation="h", marker_color="#b0b0b0"),
+        go.Bar(y=d["topic"].tolist(), x=d[metric].round(4).tolist(), name="this period", orientation="h",
+               marker_color="#1f77b4"),
+    ])
+    fig.update_layout(barmode="group", xaxis_title=label, margin=dict(l=10, r=10, t=10, b=10),
+                      height=60 + 40 * len(d), legend_orientation="h")
     return fig

@@ -1,10 +1,12 @@
 """Cached read queries for the pages (st.cache_data with ttl and max_entries); `clear()` after any write."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
-from analytics import queries, scoring, trends
+from analytics import queries, scoring, terms, trends
 from analytics.queries import PostFilter
 from components.resources import cursor, models
 
@@ -77,8 +79,33 @@ def sim_events() -> pd.DataFrame:
 
 
 @st.cache_data(**_CACHE)
-def sentiment_over_time(f: PostFilter, grain: str) -> pd.DataFrame:
-    return _run(trends.sentiment_over_time, f, grain)
+def sentiment_over_time(f: PostFilter, grain: str, by_topic: bool = False) -> pd.DataFrame:
+    return _run(trends.sentiment_over_time, f, grain, by_topic)
+
+
+@st.cache_data(**_CACHE)
+def period_comparison(f: PostFilter, by_topic: bool = False) -> pd.DataFrame:
+    return _run(trends.period_comparison, f, by_topic)
+
+
+@st.cache_data(**_CACHE)
+def topic_table(f: PostFilter) -> pd.DataFrame:
+    return _run(trends.topic_table, f)
+
+
+@st.cache_data(**_CACHE)
+def term_counts(f: PostFilter, limit: int = 150) -> pd.DataFrame:
+    return _run(terms.term_counts, f, limit)
+
+
+@st.cache_data(**_CACHE)
+def trending_terms(f: PostFilter, start: datetime, end: datetime) -> pd.DataFrame:
+    return _run(terms.trending_terms, f, start, end)
+
+
+@st.cache_data(**_CACHE)
+def explain_window(f: PostFilter, start: datetime, end: datetime) -> dict:
+    return _run(terms.explain_window, f, start, end)
 
 
 def clear() -> None:

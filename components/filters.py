@@ -1,24 +1,61 @@
-"""The post-selection filter widgets, shared by the pages."""
+"""The post-selection filter widgets, shared by the pages and mirrored in the URL (st.query_params)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from analytics.queries import PostFilter
+from analytics.queries import SENTIMENTS, PostFilter, filter_from_params, filter_to_params
 from components import data
+
+URL_KEYS = ("from", "to", "topic", "tag", "q", "author", "lang", "sentiment")
+
+
+def _seed(key: str, opts: dict) -> None:
+    """First run of this page in the session: widget state from the URL, with a notice for what was invalid."""
+    if f"{key}_dates" in st.session_state:
+        return
+    f, notices = filter_from_params({k: st.query_params.get_all(k) for k in URL_KEYS}, opts)
+    st.session_state.update({
+        f"{key}_dates": (f.start, f.end), f"{key}_topics": list(f.topics), f"{key}_tags": list(f.hashtags),
+        f"{key}_kw": f.keyword, f"{key}_author": f.author, f"{key}_lang": f.lang or "any",
+        f"{key}_sentiment": f.sentiment or "any", f"{key}_notices": notices})
+
+
+def _mirror(f: PostFilter, opts: dict) -> None:
+    params = filter_to_params(f, opts)
+    for k in URL_KEYS:
+        if k in params and st.query_params.get_all(k) != ([params[k]] if isinstance(params[k], str) else params[k]):
+            st.query_params[k] = params[k]
+        elif k not in params and k in st.query_params:
+            del st.query_params[k]
 
 
 def post_filter(key: str = "f") -> PostFilter:
-    """Sidebar widgets for date range, topics, keyword and author; returns the selection."""
+    """Sidebar widgets for dates, topics, hashtags, keyword, author, language and sentiment; returns the selection.
+
+    The selection is kept in the page URL so a view can be shared; invalid URL values fall back with a notice.
+    """
     opts = data.filter_options()
+    _seed(key, opts)
+    lo, hi = opts["min_date"], opts["max_date"]
     with st.sidebar:
         st.subheader("Filters")
-        lo, hi = opts["min_date"], opts["max_date"]
-        rng = st.date_input("Date range", value=(lo, hi), min_value=lo, max_value=hi, key=f"{key}_dates")
+        notices = st.session_state[f"{key}_notices"]
+        if notices:
+            st.warning("Some filters in the link were not valid and were reset:\n\n" +
+                       "\n".join(f"- {n}" for n in notices), icon="⚠️")
+        rng = st.date_input("Date range", min_value=lo, max_value=hi, key=f"{key}_dates")
         topics = st.multiselect("Topics", opts["topics"], key=f"{key}_topics")
+        tags = st.multiselect("Hashtags", sorted(set(opts["hashtags"]) | set(st.session_state[f"{key}_tags"])),
+                              key=f"{key}_tags", help="posts with any of these hashtags")
         keyword = st.text_input("Keyword", key=f"{key}_kw", help="case-insensitive text search")
         author = st.text_input("Author handle", key=f"{key}_author")
-        lang = st.selectbox("Language", ["any"] + opts["langs"], key=f"{key}_lang") if len(opts["langs"]) > 1 else "any"
+        lang = st.selectbox("Language", ["any"] + opts["langs"], key=f"{key}_lang")
+        sentiment = st.selectbox("Sentiment", ["any", *SENTIMENTS], key=f"{key}_sentiment",
+                                 help="label from the sentiment model: only scored posts match")
     picked = list(rng) if isinstance(rng, (list, tuple)) else [rng]
     start, end = (picked + [lo, hi][len(picked):])[:2]  # a half-picked range keeps its start
-    return PostFilter(start=start, end=end, topics=tuple(topics), keyword=keyword.strip(),
-                      author=author.strip(), lang=None if lang == "any" else lang)
+    f = PostFilter(start=start, end=end, topics=tuple(topics), hashtags=tuple(tags), keyword=keyword.strip(),
+                   author=author.strip().lstrip("@"), lang=None if lang == "any" else lang,
+                   sentiment=None if sentiment == "any" else sentiment)
+    _mirror(f, opts)
+    return f

@@ -36,3 +36,28 @@ def test_confusion_and_calibration_charts():
 def test_probability_bars_threshold_line():
     d = charts.probability_bars({"toxic": 0.9, "insult": 0.2}, threshold=0.5).to_dict()
     assert d["data"][0]["y"] == ["toxic", "insult"] and d["layout"]["shapes"][0]["x0"] == 0.5
+
+
+def test_volume_chart_marks_spikes_with_topic_customdata():
+    df = pd.DataFrame({"day": [datetime(2026, 1, 1), datetime(2026, 1, 1), datetime(2026, 1, 2)],
+                       "topic": ["a", "b", "a"], "posts": [3, 1, 4]})
+    sp = pd.DataFrame({"day": [datetime(2026, 1, 1)], "topic": ["b"], "posts": [1], "baseline": [0.5], "z": [5.0]})
+    d = charts.volume_chart(df, spikes=sp).to_dict()
+    assert d["data"][0]["customdata"] == ["a", "a"]
+    assert d["data"][2]["name"] == "volume spike" and d["data"][2]["y"] == [4] and d["data"][2]["customdata"] == ["b"]
+
+
+def test_topic_share_sentiment_and_comparison_charts():
+    vol = pd.DataFrame({"day": [datetime(2026, 1, 1)] * 2 + [datetime(2026, 1, 2)], "topic": ["a", "b", "a"],
+                        "posts": [3, 1, 4]})
+    d = charts.topic_share_chart(vol).to_dict()
+    assert [t["name"] for t in d["data"]] == ["a", "b"]
+    assert d["data"][0]["y"] == [0.75, 1.0] and d["data"][1]["y"] == [0.25, 0.0]
+    sent = pd.DataFrame({"bucket": [datetime(2026, 1, 1), datetime(2026, 1, 8), datetime(2026, 1, 1)],
+                         "topic": ["a", "a", "b"], "net": [0.5, -0.5, 0.2], "scored": [4, 2, 5]})
+    d = charts.topic_sentiment_chart(sent, ["a", "b"], rolling=2).to_dict()
+    assert [a["text"] for a in d["layout"]["annotations"]] == ["a", "b"]
+    assert d["data"][0]["y"] == [0.5, 0.0] and d["data"][1]["xaxis"] == "x2"
+    cmp = pd.DataFrame({"topic": ["a", "b"], "net": [0.1, 0.3], "prev_net": [0.2, 0.1]})
+    d = charts.comparison_bars(cmp, "net", "net sentiment").to_dict()
+    assert d["data"][1]["y"] == ["a", "b"] and d["data"][1]["x"] == [0.1, 0.3] and d["data"][0]["x"] == [0.2, 0.1]

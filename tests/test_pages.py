@@ -7,15 +7,26 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import store
+from components import scoring as scoring_component
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["app.py", "pages/analyst_overview.py", "pages/moderator_reports.py", "pages/product_feed.py"]
+PAGES = ["app.py", "pages/analyst_overview.py", "pages/analyst_topics.py", "pages/moderator_reports.py",
+         "pages/product_feed.py"]
 
 
-def run(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60).run()
+def run(page: str, **params: str) -> AppTest:
+    """Run `page` headless, with `params` as its URL query parameters."""
+    at = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    at.query_params.update(params)
+    at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@pytest.fixture
+def auto_limit(monkeypatch):
+    """Set how many unscored posts a chart scores without asking (0: never, so a test runs no model it needn't)."""
+    return lambda n: monkeypatch.setattr(scoring_component, "AUTO_LIMIT", n)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -43,9 +54,10 @@ def test_feed_page_switches_user(full_db, use_db):
     assert at.warning and "No user handle" in at.warning[0].value
 
 
-def test_untrusted_text_is_rendered_inert(tmp_path, use_db, small_db):
+def test_untrusted_text_is_rendered_inert(tmp_path, use_db, small_db, auto_limit):
     import shutil
 
+    auto_limit(0)
     db = use_db(tmp_path / "copy.duckdb")
     shutil.copy(small_db, db)
     evil = "<script>alert(1)</script> **bold** [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
@@ -79,13 +91,14 @@ def test_models_page_shows_computed_metrics_and_tries_text(small_db, use_db, tmp
     assert json.dumps(ev)  # the page reads the JSON written by training, not typed numbers
 
 
-def test_scoring_button_scores_the_selection(small_db, use_db, tmp_path):
+def test_scoring_button_scores_the_selection(small_db, use_db, tmp_path, auto_limit):
     import shutil
 
+    auto_limit(0)
     db = use_db(tmp_path / "sc.duckdb")
     shutil.copy(small_db, db)
-    at = run("pages/analyst_overview.py")
-    at.sidebar.text_input(key="overview_kw").input("cancelled").run()
+    at = run("pages/analyst_overview.py", q="cancelled")
+    assert at.sidebar.text_input(key="overview_kw").value == "cancelled", "the URL seeds the filter"
     at.button(key="overview_score").click().run()
     assert not at.exception
     con = store.connect(db)
@@ -94,21 +107,53 @@ def test_scoring_button_scores_the_selection(small_db, use_db, tmp_path):
     con.close()
 
 
-def test_overview_sentiment_chart_after_scoring(small_db, use_db, tmp_path):
+def test_sentiment_chart_scores_small_selections_first(small_db, use_db, tmp_path, auto_limit):
     import shutil
 
-    from analytics import scoring
-
+    auto_limit(100)
     db = use_db(tmp_path / "sent.duckdb")
     shutil.copy(small_db, db)
-    at = run("pages/analyst_overview.py")
-    assert any("No post in this selection is scored" in i.value for i in at.info)
-    con = store.connect(db)
-    scoring.score_posts(con, names=["sentiment"], limit=300)
+    con = store.connect(db, read_only=True)
+    n_sel = con.execute("SELECT count(*) FROM posts WHERE contains(lower(text), 'cancelled')").fetchone()[0]
     con.close()
-    import streamlit as st
+    assert 0 < n_sel <= 100
+    at = run("pages/analyst_overview.py", q="cancelled")
+    assert any(f"{n_sel} of {n_sel} posts scored" in c.value for c in at.caption), "scored before the chart"
+    at.sidebar.text_input(key="overview_kw").set_value("").run()
+    assert not at.exception
+    assert any("1,9" in i.value and "have no sentiment score yet" in i.value for i in at.info), "too many: asks"
+    assert any(f"{n_sel} of 2,000 posts scored" in c.value for c in at.caption)
+    assert at.button(key="overview_sent_ensure")
 
-    st.cache_data.clear()
+
+def test_invalid_url_params_fall_back_with_a_notice(full_db, use_db):
+    use_db(full_db)
+    at = run("pages/analyst_overview.py", q="deflategate", sentiment="angry", **{"from": "yesterday"})
+    notes = " ".join(w.value for w in at.sidebar.warning)
+    assert "sentiment 'angry' is not one of" in notes and "from='yesterday' is not a date" in notes
+    assert at.sidebar.text_input(key="overview_kw").value == "deflategate"
+    assert at.sidebar.selectbox(key="overview_sentiment").value == "any"
+    assert at.query_params["q"] in ("deflategate", ["deflategate"]) and "sentiment" not in at.query_params, "URL mirrors what applies"
+    assert all("deflategate" in t.value.lower() for t in at.text)
+
+
+def test_overview_explains_the_injected_spikes(full_db, use_db):
+    use_db(full_db)
     at = run("pages/analyst_overview.py")
-    assert not any("No post in this selection is scored" in i.value for i in at.info)
-    assert any("300 of 2,000 posts scored" in c.value for c in at.caption)
+    pick = at.selectbox(key="overview_vspikes")
+    labels = pick.options  # as shown
+    assert any("2026-08-12" in x and "coachella" in x for x in labels)
+    assert any("2026-09-21" in x and "@apple" in x for x in labels)
+    assert any("2026-10-17" in x and "flight" in x for x in labels)
+    terms = [set(d.value["term"]) for d in at.dataframe if "term" in d.value.columns]
+    assert terms and "coachella2015" in terms[0], "the strongest spike (Coachella) is explained by its terms"
+
+
+def test_topics_page(full_db, use_db, auto_limit):
+    auto_limit(0)
+    use_db(full_db)
+    at = run("pages/analyst_topics.py")
+    tables = [d.value for d in at.dataframe]
+    assert len(tables[0]) == 10 and {"topic", "posts", "posts_change_%"} <= set(tables[0].columns)
+    assert any("term" in t.columns for t in tables), "trending terms and word-cloud counts"
+    assert at.get("image"), "a word cloud is drawn"

@@ -84,3 +84,46 @@ def test_users_profile_and_following_feed(con):
 def test_overview(con):
     o = queries.overview(con)
     assert (o["posts"], o["authors"], o["users"], o["interactions"], o["follows"]) == (4, 3, 3, 6, 3)
+
+
+OPTS = {"topics": ["t1", "t2"], "langs": ["en"], "hashtags": ["fail"], "min_date": date(2026, 1, 1),
+        "max_date": date(2026, 1, 31)}
+
+
+def test_filter_round_trips_through_url_params():
+    f = PostFilter(start=date(2026, 1, 5), end=date(2026, 1, 31), topics=("t2",), hashtags=("fail",), keyword="a b",
+                   author="ann", lang="en", sentiment="negative")
+    params = queries.filter_to_params(f, OPTS)
+    assert params == {"from": "2026-01-05", "topic": ["t2"], "tag": ["fail"], "q": "a b", "author": "ann",
+                      "lang": "en", "sentiment": "negative"}
+    as_lists = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
+    assert queries.filter_from_params(as_lists, OPTS) == (f, [])
+    assert queries.filter_to_params(PostFilter(start=date(2026, 1, 1), end=date(2026, 1, 31)), OPTS) == {}
+
+
+def test_invalid_url_params_fall_back_with_notices():
+    f, notices = queries.filter_from_params({
+        "from": ["2025-12-01"], "to": ["yesterday"], "topic": ["t1", "nope"], "tag": ["#Fail", "x y"],
+        "author": ["<b>"], "lang": ["xx"], "sentiment": ["angry"], "grain": ["week"]}, OPTS)
+    assert f == PostFilter(start=date(2026, 1, 1), end=date(2026, 1, 31), topics=("t1",), hashtags=("fail",))
+    assert len(notices) == 7 and "outside the data" in notices[0] and "not a date" in notices[1]
+    f, notices = queries.filter_from_params({"from": ["2026-01-20"], "to": ["2026-01-10"]}, OPTS)
+    assert (f.start, f.end) == (date(2026, 1, 1), date(2026, 1, 31)) and "after" in notices[0]
+
+
+def test_hashtag_window_and_sentiment_filters(con):
+    ids = lambda f: sorted(queries.list_posts(con, f)["post_id"])  # noqa: E731
+    assert ids(PostFilter(hashtags=("#FAIL",))) == ["p1", "p2"]
+    assert ids(PostFilter(hashtags=("fly", "nothing"))) == ["p2"]
+    assert ids(PostFilter(window=(datetime(2026, 1, 1, 12), datetime(2026, 1, 2, 8)))) == ["p2"]  # [from, to)
+    from analytics.scoring import model_key
+
+    store.upsert(con, "model_scores", pd.DataFrame({"post_id": ["p1", "p3"], "model_id": model_key("sentiment")[0],
+                                                    "model_version": model_key("sentiment")[1],
+                                                    "label": ["negative", "positive"], "score": [0.9, 0.8],
+                                                    "scored_at": datetime(2026, 2, 1)}))
+    assert ids(PostFilter(sentiment="negative")) == ["p1"]
+    posts = queries.list_posts(con, PostFilter(), order="oldest")
+    assert posts["sentiment"].fillna("-").tolist() == ["negative", "-", "positive", "-"]
+    assert posts["sentiment_p"].iloc[0] == 0.9
+    assert posts["toxic_p"].isna().all()

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from analytics.spikes import detect_spikes, robust_z
+from analytics.spikes import detect_spikes, robust_z, volume_spikes
 
 
 def series(values):
@@ -30,3 +30,14 @@ def test_robust_z_exact_on_small_input():
     assert z.iloc[:5].isna().all() and z.iloc[5] == 20 / np.sqrt(10)
     share = robust_z(pd.Series([0.30, 0.31, 0.30, 0.31, 0.30, 0.50]), baseline=5, min_periods=5, kind="share")
     assert abs(share.iloc[5] - 0.20 / 0.02) < 1e-9  # MAD 0 -> floor of two percentage points
+
+
+def test_volume_spikes_per_group_fills_missing_days_with_zero():
+    rng = np.random.default_rng(2)
+    days = pd.date_range("2026-01-01", periods=30, freq="D")
+    a = pd.DataFrame({"day": days, "topic": "a", "posts": rng.poisson(50, 30)})
+    b = pd.DataFrame({"day": days[::2], "topic": "b", "posts": 3})  # no rows on odd days: zeros, not gaps
+    a.loc[25, "posts"] = 300
+    found = volume_spikes(pd.concat([a, b]))
+    assert found[["day", "topic", "posts"]].values.tolist() == [[days[25], "a", 300]]
+    assert volume_spikes(b).empty

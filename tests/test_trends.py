@@ -1,5 +1,5 @@
 """Sentiment over time from stored scores, on a tiny hand-made store, and its chart."""
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 import pytest
@@ -50,3 +50,21 @@ def test_sentiment_chart(con):
     assert d["data"][0]["stackgroup"] == "share" and d["data"][3]["yaxis"] == "y2"
     assert d["data"][4]["y"][:2] == pytest.approx([-1 / 3, -1 / 6])
     assert d["layout"]["yaxis2"]["range"] == [-1, 1]
+
+
+def test_sentiment_by_topic_and_previous_period(con):
+    con.execute("UPDATE posts SET topic = CASE WHEN post_id IN ('p1', 'p4') THEN 'air' ELSE 'ball' END")
+    by = trends.sentiment_over_time(con, PostFilter(), "day", by_topic=True)
+    assert by[["topic", "posts", "negative", "positive"]].values.tolist() == [
+        ["air", 1, 1, 0], ["ball", 2, 1, 1], ["air", 1, 0, 0], ["ball", 1, 0, 0]]
+    f = PostFilter(start=date(2026, 1, 2), end=date(2026, 1, 3))
+    assert trends.previous_period(f) == PostFilter(start=date(2025, 12, 31), end=date(2026, 1, 1))
+    cmp = trends.period_comparison(con, f).iloc[0]
+    assert (cmp["posts"], cmp["prev_posts"]) == (2, 3)
+    assert cmp["posts_change_pct"] == pytest.approx(-100 / 3)
+    assert cmp["negative_share_change"] == pytest.approx(-200 / 3) and cmp["net_change"] == pytest.approx(100 / 3)
+    topics = trends.period_comparison(con, f, by_topic=True).set_index("topic")
+    assert topics.loc["air", ["posts", "prev_posts"]].tolist() == [1, 1]
+    assert topics.loc["ball", "prev_net"] == 0 and pd.isna(topics.loc["ball", "net_change"])  # p5 has a stale score
+    with pytest.raises(ValueError):
+        trends.period_comparison(con, PostFilter())
