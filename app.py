@@ -1,13 +1,29 @@
-"""Social-media intelligence dashboard: entry point and navigation."""
+"""Social-media intelligence dashboard: entry point, sign-in and navigation by role."""
 import streamlit as st
+
+from components.auth import account_box, current_user, sign_in_page
 
 st.set_page_config(page_title="Social intelligence", page_icon="📊", layout="wide")
 
-pages = {
-    "Analyst": [st.Page("pages/analyst_overview.py", title="Overview", icon="📈", default=True),
-                st.Page("pages/analyst_topics.py", title="Topics", icon="🗂️")],
-    "Moderator": [st.Page("pages/moderator_reports.py", title="Reported posts", icon="🛡️")],
-    "Product": [st.Page("pages/product_feed.py", title="Feed preview", icon="🧭")],
-    "Models": [st.Page("pages/models.py", title="Model cards", icon="🧪")],
-}
-st.navigation(pages).run()
+# (section, capability needed, pages); each page also checks its capability itself.
+SECTIONS = [
+    ("Analyst", "view_analytics", [st.Page("pages/analyst_overview.py", title="Overview", icon="📈", default=True),
+                                   st.Page("pages/analyst_topics.py", title="Topics", icon="🗂️")]),
+    ("Moderator", "moderate", [st.Page("pages/moderator_queue.py", title="Review queue", icon="🛡️"),
+                               st.Page("pages/moderator_reports.py", title="Reported posts", icon="🚩")]),
+    ("Moderator", "view_audit", [st.Page("pages/moderator_audit.py", title="Audit log", icon="📜"),
+                                 st.Page("pages/moderator_quality.py", title="Quality", icon="🎯")]),
+    ("Product", "view_feeds", [st.Page("pages/product_feed.py", title="Feed preview", icon="🧭")]),
+    ("Models", "view_analytics", [st.Page("pages/models.py", title="Model cards", icon="🧪")]),
+]
+
+user = current_user()
+if user is None:
+    st.navigation([st.Page(sign_in_page, title="Sign in", icon="🔑")]).run()
+else:
+    account_box(user)
+    pages: dict[str, list] = {}
+    for section, capability, section_pages in SECTIONS:
+        if user.can(capability):
+            pages.setdefault(section, []).extend(section_pages)
+    st.navigation(pages).run()

@@ -226,6 +226,8 @@ def _interactions(rng, cfg: SimConfig, users, posts, follows, parent) -> pd.Data
     for t in range(k):
         m = t_choice == t
         members = by_topic[t_bounds[t]:t_bounds[t + 1]]
+        if not len(members):  # a small store can leave a topic without posts: its views go to any post
+            members = by_topic
         post[nv[m]] = members[_sample_cdf(rng, quality[members], int(m.sum()))]
 
     delay = rng.lognormal(np.log(3 * 3600), 1.5, n_views).astype("timedelta64[s]")

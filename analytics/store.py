@@ -91,6 +91,12 @@ CREATE TABLE IF NOT EXISTS audit_log (
     details     JSON,
     created_at  TIMESTAMP NOT NULL DEFAULT current_localtimestamp()
 );
+CREATE TABLE IF NOT EXISTS claims (       -- who is working on a queued post; mutable state, not audit
+    post_id    VARCHAR PRIMARY KEY,
+    moderator  VARCHAR NOT NULL,
+    claimed_at TIMESTAMP NOT NULL,
+    expires_at TIMESTAMP NOT NULL
+);
 CREATE TABLE IF NOT EXISTS topics (
     topic     VARCHAR PRIMARY KEY,
     terms     VARCHAR[],
@@ -120,6 +126,7 @@ _KEYS = {
     "model_scores": ("post_id", "model_id"),
     "embeddings": ("post_id", "model_id"),
     "sentiment_labels": ("post_id",),
+    "claims": ("post_id",),
     "topics": ("topic",),
     "sim_events": ("event_id",),
     "meta": ("key",),

@@ -11,12 +11,13 @@ import argparse
 import statistics
 import sys
 import time
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from analytics import queries, scoring, store, synth, trends  # noqa: E402
+from analytics import queries, scoring, store, synth, terms, trends  # noqa: E402
 from analytics.queries import PostFilter  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -35,7 +36,21 @@ QUERIES: list[tuple[str, Callable[..., object], bool]] = [
     ("list_posts likes", lambda con, f: queries.list_posts(con, f, 200, "likes"), True),
     *[(f"sentiment_over_time {g}", lambda con, f, g=g: trends.sentiment_over_time(con, f, g), True)
       for g in trends.GRAINS],
+    ("sentiment by topic week", lambda con, f: trends.sentiment_over_time(con, f, "week", by_topic=True), True),
+    ("period_comparison", trends.period_comparison, True),
+    ("topic_table", trends.topic_table, True),
+    ("term_counts (word cloud)", terms.term_counts, True),
+    ("trending_terms 3 days", lambda con, f: terms.trending_terms(con, f, *last_days(f, 3)), True),
+    ("explain_window 1 day", lambda con, f: terms.explain_window(con, f, *last_days(f, 1)), True),
+    ("drill-down list_posts", lambda con, f: queries.list_posts(con, replace(f, window=last_days(f, 1)), 500,
+                                                                 "newest"), True),
 ]
+
+
+def last_days(f: PostFilter, n: int) -> tuple[datetime, datetime]:
+    """The last `n` days of the selection."""
+    end = datetime.combine(f.end + timedelta(days=1), datetime.min.time())
+    return end - timedelta(days=n), end
 
 
 def ensure_store(n_posts: int, scores_from: Path) -> Path:
@@ -54,13 +69,15 @@ def ensure_store(n_posts: int, scores_from: Path) -> Path:
 
 
 def selections(con) -> dict[str, PostFilter]:
-    """'all'; 'typical' (largest topic, last 30 days, a keyword); 'negative' (current sentiment model)."""
+    """As the pages build them (dates always set): 'all' (every day); 'typical' (largest topic, last 30 days, a
+    keyword); 'negative' (every day, negative by the current sentiment model)."""
     opts = queries.filter_options(con)
+    every_day = PostFilter(start=opts["min_date"], end=opts["max_date"])
     return {
-        "all": PostFilter(),
+        "all": every_day,
         "typical": PostFilter(start=opts["max_date"] - timedelta(days=29), end=opts["max_date"],
                               topics=(opts["topics"][0],), keyword=KEYWORD),
-        "negative": PostFilter(sentiment="negative"),
+        "negative": replace(every_day, sentiment="negative"),
     }
 
 

@@ -133,3 +133,16 @@ def comparison_bars(df: pd.DataFrame, metric: str, label: str) -> go.Figure:
     fig.update_layout(barmode="group", xaxis_title=label, margin=dict(l=10, r=10, t=10, b=10),
                       height=60 + 40 * len(d), legend_orientation="h")
     return fig
+
+
+def threshold_chart(df: pd.DataFrame, label: str) -> go.Figure:
+    """Queue size (bars) and precision from past decisions (line, right axis) per threshold of one label."""
+    fig = go.Figure([
+        go.Bar(x=df["threshold"].tolist(), y=df["queue_items"].tolist(), name="undecided posts flagged"),
+        go.Scatter(x=df["threshold"].tolist(), y=df["precision"].tolist(), name="precision", mode="lines+markers",
+                   yaxis="y2"),
+    ])
+    fig.update_layout(xaxis_title=f"{label} threshold", yaxis_title="posts in the queue",
+                      yaxis2=dict(title="precision", overlaying="y", side="right", range=[0, 1]),
+                      legend=dict(orientation="h"), margin=dict(t=30))
+    return fig

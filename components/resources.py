@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from analytics import build, models as model_api, sentiment, store, toxicity
+from analytics import auth, build, models as model_api, sentiment, store, toxicity
 
 
 @st.cache_resource(show_spinner=False)
@@ -40,3 +40,18 @@ def models() -> ModuleType:
     toxicity.load()
     model_api.set_threads()
     return model_api
+
+
+@st.cache_resource(show_spinner=False)
+def _first_admin(path: str) -> str | None:
+    password = auth.ensure_admin(path)
+    if password is None:
+        return None
+    created = str(Path(path).with_name("admin_password.txt"))
+    print(f"First run: created the user 'admin'; its password is in {created}", flush=True)
+    return created
+
+
+def first_admin_password_file() -> str | None:
+    """On the first start (no users file yet) creates the admin account; then the path of its password file."""
+    return _first_admin(str(auth.auth_path()))

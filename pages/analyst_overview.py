@@ -4,11 +4,14 @@ import streamlit as st
 
 from analytics.spikes import detect_spikes, volume_spikes
 from components import charts, data
+from components.auth import require
 from components.drilldown import drill_down, drill_filter, selectable_chart, table
 from components.filters import post_filter
 from components.post_card import post_card
 from components.scoring import ensure_scored, scoring_panel
 from components.spikes import spike_list
+
+require("view_analytics")
 
 MIN_SCORED = 20  # shares of fewer scored posts per bucket are too noisy to call spikes
 

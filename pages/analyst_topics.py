@@ -6,11 +6,14 @@ from datetime import datetime, timedelta
 import streamlit as st
 
 from components import charts, data
+from components.auth import require
 from components.clouds import word_cloud_panel
 from components.drilldown import drill_down, drill_filter, selectable_chart, table
 from components.filters import post_filter
 from components.post_card import post_card
 from components.scoring import ensure_scored
+
+require("view_analytics")
 
 st.title("Topics")
 f = post_filter("topics")

@@ -3,11 +3,14 @@ import pandas as pd
 import streamlit as st
 
 from analytics import explain
+from analytics.queries import PostFilter
 from components import charts, data
+from components.auth import require
 from components.highlight import attribution_markdown
 from components.resources import models
 from components.scoring import scoring_panel
-from analytics.queries import PostFilter
+
+require("view_analytics")
 
 st.title("Models")
 m = models()

@@ -2,8 +2,11 @@
 import streamlit as st
 
 from components import data
+from components.auth import require
 from components.filters import post_filter
 from components.post_card import post_card
+
+require("moderate")
 
 st.title("Reported posts")
 st.caption("Posts flagged by user reports. The model-flagged review queue with decisions builds on this.")

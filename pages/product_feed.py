@@ -2,7 +2,10 @@
 import streamlit as st
 
 from components import data
+from components.auth import require
 from components.post_card import escape_md, post_card
+
+require("view_feeds")
 
 st.title("Feed preview")
 q = st.text_input("Find a user by handle", key="feed_q")

@@ -33,6 +33,14 @@ def small_db(tmp_path_factory, small_cfg) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def auth_file(tmp_path_factory) -> Path:
+    """Users file of the test run (SOCIAL_AUTH), so tests never create data/auth.json in the checkout."""
+    path = tmp_path_factory.mktemp("auth") / "auth.json"
+    os.environ["SOCIAL_AUTH"] = str(path)
+    return path
+
+
 @pytest.fixture
 def use_db(monkeypatch):
     """Point the app (SOCIAL_DB) at a given store for the test, with no query results cached from another store."""
@@ -43,6 +51,14 @@ def use_db(monkeypatch):
         st.cache_data.clear()
         return path
     return _use
+
+
+@pytest.fixture
+def auto_limit(monkeypatch):
+    """Set how many unscored posts a chart scores without asking (0: never, so a test runs no model it needn't)."""
+    from components import scoring
+
+    return lambda n: monkeypatch.setattr(scoring, "AUTO_LIMIT", n)
 
 
 @contextmanager

@@ -61,3 +61,11 @@ def test_topic_share_sentiment_and_comparison_charts():
     cmp = pd.DataFrame({"topic": ["a", "b"], "net": [0.1, 0.3], "prev_net": [0.2, 0.1]})
     d = charts.comparison_bars(cmp, "net", "net sentiment").to_dict()
     assert d["data"][1]["y"] == ["a", "b"] and d["data"][1]["x"] == [0.1, 0.3] and d["data"][0]["x"] == [0.2, 0.1]
+
+
+def test_threshold_chart():
+    df = pd.DataFrame({"threshold": [0.5, 0.9], "queue_items": [40, 3], "precision": [0.6, None]})
+    d = charts.threshold_chart(df, "insult").to_dict()
+    assert [t["type"] for t in d["data"]] == ["bar", "scatter"]
+    assert d["data"][0]["y"] == [40, 3] and d["data"][1]["yaxis"] == "y2"
+    assert d["layout"]["yaxis2"]["range"] == [0, 1] and d["layout"]["xaxis"]["title"]["text"] == "insult threshold"

@@ -6,27 +6,25 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import store
-from components import scoring as scoring_component
+from analytics import auth, store
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["app.py", "pages/analyst_overview.py", "pages/analyst_topics.py", "pages/moderator_reports.py",
          "pages/product_feed.py"]
 
 
-def run(page: str, **params: str) -> AppTest:
-    """Run `page` headless, with `params` as its URL query parameters."""
+ADMIN = auth.User("tester", "Test Admin", "admin")
+
+
+def run(page: str, user: auth.User | None = ADMIN, **params: str) -> AppTest:
+    """Run `page` headless as `user` (signed in), with `params` as its URL query parameters."""
     at = AppTest.from_file(str(ROOT / page), default_timeout=120)
     at.query_params.update(params)
+    if user:
+        at.session_state["user"] = user
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-@pytest.fixture
-def auto_limit(monkeypatch):
-    """Set how many unscored posts a chart scores without asking (0: never, so a test runs no model it needn't)."""
-    return lambda n: monkeypatch.setattr(scoring_component, "AUTO_LIMIT", n)
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -31,3 +31,10 @@ def test_copy_scores_by_text(tmp_path):
     assert synth.copy_scores(con, tmp_path / "src.duckdb") == {"sentiment": 3, "toxicity": 2}  # re-run replaces
     assert con.execute("SELECT count(*) FROM model_scores").fetchone() == (5,)
     con.close()
+
+
+def test_small_scale_store_builds_even_with_topics_left_empty(tmp_path):
+    from analytics import build
+
+    counts = build.build(tmp_path / "s.duckdb", build.load_config(n_users=100), n_posts=1000)
+    assert counts["posts"] == 1000 and counts["interactions"] > 0

@@ -1,0 +1,115 @@
+"""Moderator widgets: queue settings, the review card (masked or highlighted offending words) and the write
+calls, each under the app's write lock and followed by clearing cached query results."""
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import moderation
+from analytics.auth import User
+from analytics.explain import explain_toxicity
+from components import data
+from components.highlight import attribution_markdown
+from components.post_card import escape_md, post_card
+from components.resources import cursor, models, write_lock
+
+PAST = {"approve": "approved", "remove": "removed", "escalate": "escalated"}
+MASK_AT = 0.05  # a word whose removal lowers P(toxic) by 5 points or more counts as offending
+
+
+def queue_settings(key: str, topics: list[str]) -> dict:
+    """Sidebar: per-label thresholds, order, label/topic/author filters, escalated items, masking. Returns them."""
+    with st.sidebar:
+        st.subheader("Queue")
+        order = st.selectbox("Priority", list(moderation.ORDERS), key=f"{key}_order",
+                             format_func={"score": "highest score", "newest": "newest", "oldest": "oldest",
+                                          "reach": "expected reach (followers + interactions)"}.get)
+        labels = st.multiselect("Labels", moderation.LABELS, key=f"{key}_labels",
+                                help="Only posts flagged for these labels (all when empty).")
+        topic = st.multiselect("Topics", topics, key=f"{key}_topics")
+        author = st.text_input("Author handle", key=f"{key}_author").strip().lstrip("@")
+        escalated = st.checkbox("Include escalated posts", key=f"{key}_escalated")
+        with st.expander("Thresholds per label"):
+            thresholds = {label: st.slider(label, 0.05, 0.95, moderation.DEFAULT_THRESHOLDS[label], 0.05,
+                                           key=f"{key}_t_{label}") for label in moderation.LABELS}
+        mask = st.toggle("Mask offending words until revealed", value=True, key=f"{key}_mask")
+    return {"thresholds": thresholds, "order": order, "labels": labels or None, "topics": tuple(topic),
+            "author": author or None, "include_escalated": escalated, "mask": mask}
+
+
+def _masked(pairs: list[tuple[str, float]]) -> str:
+    return " ".join("█" * len(w) if a >= MASK_AT else w for w, a in pairs)
+
+
+def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) -> None:
+    """One queued post: text (offending words masked until revealed, or highlighted), label scores against their
+    thresholds, the author's record and the thread it replies to."""
+    models()
+    pairs = explain_toxicity(item["text"])
+    with st.container(border=True):
+        st.caption(" · ".join(escape_md(x) for x in [f"@{item['handle']}", str(item["created_at"])[:16],
+                                                        item["topic"] or "", f"reach {item['reach']:,}"] if x))
+        revealed = st.session_state.get(f"{key}_reveal_{item['post_id']}", False)
+        if mask and not revealed:
+            st.text(_masked(pairs))
+            st.button("Reveal", key=f"{key}_reveal_btn", help="Show the masked words, highlighted",
+                      on_click=st.session_state.__setitem__, args=(f"{key}_reveal_{item['post_id']}", True))
+        else:
+            st.markdown(attribution_markdown(pairs, threshold=MASK_AT, neg_color="gray"))
+        scores = {label: float(item[label]) for label in moderation.LABELS}
+        st.dataframe({"label": list(scores), "score": [round(s, 3) for s in scores.values()],
+                      "threshold": [thresholds[label] for label in scores],
+                      "flagged": [s >= thresholds[label] for label, s in scores.items()]},
+                     hide_index=True, width="stretch")
+    left, right = st.columns(2)
+    with left:
+        with cursor() as cur:
+            h = moderation.author_history(cur, item["author_id"], thresholds)
+        st.markdown(f"**Author @{escape_md(item['handle'])}**")
+        share = "–" if h["flagged_share"] is None else f"{h['flagged_share']:.0%}"
+        st.caption(f"{h['posts']:,} posts · {h['flagged']:,} of {h['scored']:,} scored flagged ({share}) · "
+                   + " · ".join(f"{n} {PAST[a]}" for a, n in h["states"].items()))
+    with right:
+        with cursor() as cur:
+            thread = moderation.thread_context(cur, item["post_id"])
+        st.markdown("**In reply to**" if not thread.empty else "**Not a reply**")
+        for p in thread.to_dict("records"):
+            post_card(p)
+
+
+def claim_next(user: User, s: dict) -> str | None:
+    """Claim the next item for `user` under settings `s` (another moderator's live claim is skipped)."""
+    with write_lock(), cursor() as cur:
+        return moderation.claim_next(cur, user.username, s["thresholds"], s["order"], s["labels"], s["topics"],
+                                     s["author"], s["include_escalated"])
+
+
+def decide(user: User, post_id: str, action: str, reason: str, note: str | None) -> int:
+    """Record a decision by `user` (the analytics layer checks the role)."""
+    with write_lock(), cursor() as cur:
+        decision = moderation.decide(cur, user, post_id, action, reason, note or None)
+    data.clear()
+    return decision
+
+
+def bulk_decide(user: User, post_ids: list[str], action: str, reason: str, note: str | None) -> str:
+    """Record one decision per post as a single all-or-nothing batch; returns its batch id."""
+    bar = st.progress(0.0, text=f"Recording {len(post_ids):,} decisions…")
+    with write_lock(), cursor() as cur:
+        batch = moderation.bulk_decide(cur, user, post_ids, action, reason, note or None,
+                                       progress=lambda d, t: bar.progress(d / max(t, 1)))
+    data.clear()
+    return batch
+
+
+def undo_last(user: User) -> int | None:
+    """Undo `user`'s latest decision (a new 'undo' event); returns the undone decision id."""
+    with write_lock(), cursor() as cur:
+        undone = moderation.undo_last(cur, user)
+    data.clear()
+    return undone
+
+
+def release(user: User, post_id: str) -> None:
+    """Give a claimed item back to the queue."""
+    with write_lock(), cursor() as cur:
+        moderation.release(cur, user.username, post_id)

@@ -1,0 +1,26 @@
+"""Audit log: every moderation event (decisions and undos), filtered by moderator, action and date, with export."""
+from datetime import date, timedelta
+
+import streamlit as st
+
+from analytics import moderation
+from components.auth import require
+from components.drilldown import table
+from components.resources import cursor
+
+user = require("view_audit")
+st.title("Audit log")
+st.caption("Decisions are append-only events: an undo is a new event that cancels an earlier one, never a delete. "
+           "A post's current state is its latest decision that no undo cancels.")
+with cursor() as cur:
+    moderators = moderation.decisions_per_moderator(cur)["moderator"].tolist()
+c = st.columns(3)
+who = c[0].selectbox("Moderator", ["any", *moderators], key="audit_moderator")
+action = c[1].selectbox("Action", ["any", *moderation.ACTIONS, moderation.UNDO], key="audit_action")
+today = date.today()
+period = c[2].date_input("Dates", (today - timedelta(days=30), today), key="audit_dates")
+start, end = (period if len(period) == 2 else (period[0], period[0]))
+with cursor() as cur:
+    log = moderation.audit(cur, user, None if who == "any" else who, None if action == "any" else action, start, end)
+st.metric("Events", f"{len(log):,}")
+table(log, "audit", "audit_log.csv")
