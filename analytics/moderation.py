@@ -21,6 +21,7 @@ import pandas as pd
 
 from analytics import store, toxicity
 from analytics.auth import User, require
+from analytics.queries import NOT_UNDONE as _NOT_UNDONE, STATES_CTE as _STATES
 from analytics.scoring import model_key
 
 # Reason codes offered to moderators, in display order.
@@ -51,12 +52,6 @@ CHUNK = 100  # decisions per append in bulk_decide, and per progress call
 _SCORES = ("tox AS (SELECT post_id, "
            + ", ".join(f"CAST(scores->>'{label}' AS DOUBLE) AS \"{label}\"" for label in LABELS)
            + " FROM model_scores WHERE model_id = $model_id AND model_version = $model_version)")
-_NOT_UNDONE = """d.action <> 'undo'
-    AND NOT EXISTS (SELECT 1 FROM moderation_decisions u WHERE u.action = 'undo' AND u.undoes = d.decision_id)"""
-_STATES = f"""states AS (
-    SELECT post_id, action AS state, decision_id, moderator, reason_code, created_at AS decided_at
-    FROM moderation_decisions d WHERE {_NOT_UNDONE}
-    QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY decision_id DESC) = 1)"""
 _CLAIM = """INSERT INTO claims VALUES ($post_id, $moderator, $now, $expires)
     ON CONFLICT (post_id) DO UPDATE SET moderator = excluded.moderator, claimed_at = excluded.claimed_at,
                                         expires_at = excluded.expires_at

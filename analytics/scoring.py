@@ -33,7 +33,7 @@ def unscored(con: duckdb.DuckDBPyConnection, name: str, f: PostFilter | None = N
     model_id, version = model_key(name)
     where, params = (f or PostFilter()).where()
     sql = f"""
-        SELECT p.post_id FROM posts p JOIN users u ON u.user_id = p.author_id
+        SELECT p.post_id FROM posts p
         WHERE {where} AND NOT EXISTS (SELECT 1 FROM model_scores s WHERE s.post_id = p.post_id
                                       AND s.model_id = ? AND s.model_version = ?)"""
     params += [model_id, version]
@@ -95,16 +95,13 @@ def score_posts(con: duckdb.DuckDBPyConnection, f: PostFilter | None = None, pos
 def coverage(con: duckdb.DuckDBPyConnection, f: PostFilter | None = None) -> dict[str, tuple[int, int]]:
     """Per model: (posts in the selection scored by its current version, posts in the selection)."""
     where, params = (f or PostFilter()).where()
-    (total,) = con.execute(f"SELECT count(*) FROM posts p JOIN users u ON u.user_id = p.author_id WHERE {where}",
-                           params).fetchone()
-    out = {}
-    for name in MODELS:
-        model_id, version = model_key(name)
-        (n,) = con.execute(f"""SELECT count(*) FROM posts p JOIN users u ON u.user_id = p.author_id
-            JOIN model_scores s ON s.post_id = p.post_id AND s.model_id = ? AND s.model_version = ?
-            WHERE {where}""", [model_id, version] + params).fetchone()
-        out[name] = (n, total)
-    return out
+    keys = [model_key(name) for name in MODELS]
+    joins = "".join(f" LEFT JOIN model_scores s{i} ON s{i}.post_id = p.post_id AND s{i}.model_id = ? "
+                    f"AND s{i}.model_version = ?" for i in range(len(keys)))
+    total, *scored = con.execute(
+        f"SELECT count(*), {', '.join(f'count(s{i}.post_id)' for i in range(len(keys)))} FROM posts p{joins} "
+        f"WHERE {where}", [v for key in keys for v in key] + params).fetchall()[0]
+    return {name: (n, total) for name, n in zip(MODELS, scored)}
 
 
 def label_counts(con: duckdb.DuckDBPyConnection, name: str, threshold: float | None = None) -> pd.DataFrame:

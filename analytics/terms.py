@@ -73,10 +73,9 @@ def _doc_freq(texts: list[str]) -> Counter:
 
 
 def _selection(f: PostFilter) -> tuple[str, list]:
-    """FROM and WHERE of the filter's posts `p`; users `u` are joined only when the filter needs them (author)."""
+    """FROM and WHERE of the filter's posts `p`."""
     where, params = f.where()
-    join = " JOIN users u ON u.user_id = p.author_id" if f.author else ""
-    return f"FROM posts p{join} WHERE {where}", params
+    return f"FROM posts p WHERE {where}", params
 
 
 def _cutoff(total: int, sample: int) -> int:

@@ -23,7 +23,7 @@ def _counts(con: duckdb.DuckDBPyConnection, f: PostFilter, keys: list[str]) -> p
     df = con.execute(f"""
         SELECT {cols}count(*) AS posts, count(s.post_id) AS scored,
                {", ".join(f"count(*) FILTER (s.label = '{label}') AS {label}" for label in SENTIMENTS)}
-        FROM posts p JOIN users u ON u.user_id = p.author_id
+        FROM posts p
         LEFT JOIN model_scores s ON s.post_id = p.post_id AND s.model_id = ? AND s.model_version = ?
         WHERE {where} {group}
     """, [model_id, version] + params).df()

@@ -12,7 +12,8 @@ user = require("moderate")
 st.title("Review queue")
 s = queue_settings("queue", data.filter_options()["topics"])
 if notice := st.session_state.pop("queue_notice", None):
-    st.success(notice)
+    ok, text = notice
+    (st.success if ok else st.warning)(text)
 
 with cursor() as cur:
     stats = moderation.queue_stats(cur, s["thresholds"])
@@ -53,9 +54,13 @@ else:
                                key=f"queue_reason_{action}", help=moderation.POLICY.get)
         if col.button(f"{action.capitalize()} ({shortcut})", key=f"queue_{action}", shortcut=shortcut,
                       type="primary" if action == "remove" else "secondary", width="stretch"):
-            decide(user, item["post_id"], action, reason, note)
+            try:
+                decide(user, item["post_id"], action, reason, note)
+                st.session_state["queue_notice"] = (True, f"{action.capitalize()}d ({reason}). Next item loaded.")
+            except moderation.ClaimedByOther:
+                st.session_state["queue_notice"] = (False, "Your claim expired and another moderator took this "
+                                                           "post; nothing was recorded. Next item loaded.")
             st.session_state["queue_current"] = None
-            st.session_state["queue_notice"] = f"{action.capitalize()}d ({reason}). Next item loaded."
             st.rerun()
     if cols[3].button("Skip (S)", key="queue_skip", shortcut="S", width="stretch"):
         release(user, item["post_id"])
@@ -64,8 +69,8 @@ else:
 
 if st.button("Undo my last decision (U)", key="queue_undo", shortcut="U"):
     undone = undo_last(user)
-    st.session_state["queue_notice"] = (f"Decision #{undone} undone (recorded as a new event); the post is back "
-                                        "in the queue." if undone else "Nothing to undo.")
+    st.session_state["queue_notice"] = (bool(undone), f"Decision #{undone} undone (recorded as a new event); the "
+                                        "post is back in the queue." if undone else "Nothing to undo.")
     st.rerun()
 
 with st.expander(f"Bulk action on the filtered queue ({len(items):,} posts, first 500)"):
@@ -78,8 +83,12 @@ with st.expander(f"Bulk action on the filtered queue ({len(items):,} posts, firs
     sure = st.checkbox(f"I reviewed these {len(items):,} posts: {action} all of them as {reason}",
                        key="queue_bulk_confirm")
     if st.button(f"{action.capitalize()} {len(items):,} posts", key="queue_bulk_go", disabled=not sure or items.empty):
-        batch = bulk_decide(user, items["post_id"].tolist(), action, reason, bulk_note)
+        try:
+            batch = bulk_decide(user, items["post_id"].tolist(), action, reason, bulk_note)
+            st.session_state["queue_notice"] = (True, f"Batch {batch[:8]}: {len(items):,} posts {action}d, "
+                                                      "all or none.")
+        except moderation.ClaimedByOther as e:
+            st.session_state["queue_notice"] = (False, f"Nothing recorded: {e}. Try again.")
         st.session_state["queue_current"] = None
         del st.session_state["queue_bulk_confirm"]
-        st.session_state["queue_notice"] = f"Batch {batch[:8]}: {len(items):,} posts {action}d, all or none."
         st.rerun()

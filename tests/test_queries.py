@@ -67,6 +67,10 @@ def test_reported_posts_and_decision_state(con):
     rep = queries.reported_posts(con, PostFilter())
     assert rep[["post_id", "reports"]].values.tolist() == [["p3", 2], ["p4", 1]]
     assert rep["decision"].iloc[0] == "approve" and pd.isna(rep["decision"].iloc[1])
+    (approve,), = con.execute("SELECT max(decision_id) FROM moderation_decisions").fetchall()
+    store.append(con, "moderation_decisions", pd.DataFrame({"post_id": ["p3"], "moderator": "m", "action": ["undo"],
+                                                            "undoes": [approve]}))
+    assert queries.reported_posts(con, PostFilter())["decision"].iloc[0] == "remove", "undo falls back"
 
 
 def test_users_profile_and_following_feed(con):
