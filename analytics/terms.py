@@ -91,7 +91,7 @@ def _sample_texts(con: duckdb.DuckDBPyConnection, from_where: str, params: list,
     return [r[0] for r in rows]
 
 
-def term_counts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 200, sample: int = 20000) -> pd.DataFrame:
+def term_counts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 200, sample: int = 10000) -> pd.DataFrame:
     """Most frequent terms of the selection: columns term, posts (how many posts contain it), most first.
 
     Counts come from a deterministic sample of about `sample` posts when the selection is larger;
@@ -133,7 +133,7 @@ def _periods(f: PostFilter, start: datetime, end: datetime, baseline_days: int):
 
 
 def trending_terms(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetime, end: datetime,
-                   baseline_days: int = 14, n: int = 20, min_count: int = 5, sample: int = 10000) -> pd.DataFrame:
+                   baseline_days: int = 14, n: int = 20, min_count: int = 5, sample: int = 5000) -> pd.DataFrame:
     """Terms bursting in [start, end) against the `baseline_days` before `start`, among posts matching `f`.
 
     `f`'s own date range is ignored: the window and its baseline set the time. Columns term, window_posts,
