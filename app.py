@@ -1,6 +1,7 @@
 """Social-media intelligence dashboard: entry point, sign-in and navigation by role."""
 import streamlit as st
 
+from components import privacy
 from components.auth import account_box, current_user, sign_in_page
 
 st.set_page_config(page_title="Social intelligence", page_icon="📊", layout="wide")
@@ -22,6 +23,7 @@ if user is None:
     st.navigation([st.Page(sign_in_page, title="Sign in", icon="🔑")]).run()
 else:
     account_box(user)
+    privacy.settings()
     pages: dict[str, list] = {}
     for section, capability, section_pages in SECTIONS:
         if user.can(capability):

@@ -43,4 +43,4 @@ def word_cloud_panel(f: PostFilter, key: str) -> None:
                + (f", from a sample of {sampled:,} of {total:,} posts" if sampled < total else f", {total:,} posts")
                + ". Stopwords, URLs, @handles and numbers removed; Chinese segmented with jieba.")
     with st.expander("Term counts"):
-        table(counts, key, "terms.csv")
+        table(counts, key, "terms.csv", aggregate=True)

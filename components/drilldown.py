@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.queries import PostFilter
-from components import data
+from components import data, privacy
 from components.post_card import escape_md
 
 STEP = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
@@ -39,12 +39,13 @@ def drill_filter(f: PostFilter, points: list[dict], grain: str, field: str | Non
     return g
 
 
-def table(df: pd.DataFrame, key: str, filename: str, columns: list[str] | None = None) -> None:
-    """A dataframe (cells are plain text) with a CSV download of exactly what it shows."""
-    shown = df[[c for c in columns if c in df.columns]] if columns else df
-    st.dataframe(shown, hide_index=True, width="stretch")
-    st.download_button(f"Export CSV ({len(shown):,} rows)", shown.to_csv(index=False), filename, "text/csv",
-                       key=f"{key}_csv")
+def table(df: pd.DataFrame, key: str, filename: str, columns: list[str] | None = None,
+          aggregate: bool = False) -> None:
+    """A dataframe (cells are plain text) with a CSV download of exactly what it shows, both under the session's
+    privacy settings (`aggregate`: its integer columns are counts that get noise on export when asked)."""
+    selected = df[[c for c in columns if c in df.columns]] if columns else df
+    st.dataframe(privacy.shown(selected), hide_index=True, width="stretch")
+    privacy.download(selected, filename, key, aggregate)
 
 
 def drill_down(f: PostFilter | None, key: str, limit: int = 500) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 from analytics import moderation
 from analytics.auth import User
 from analytics.explain import explain_toxicity
-from components import data
+from components import data, privacy
 from components.highlight import attribution_markdown
 from components.post_card import escape_md, post_card
 from components.resources import cursor, models, write_lock
@@ -44,10 +44,11 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
     """One queued post: text (offending words masked until revealed, or highlighted), label scores against their
     thresholds, the author's record and the thread it replies to."""
     models()
-    pairs = explain_toxicity(item["text"])
+    pairs = explain_toxicity(privacy.text(item["text"]))
     with st.container(border=True):
-        st.caption(" · ".join(escape_md(x) for x in [f"@{item['handle']}", str(item["created_at"])[:16],
-                                                        item["topic"] or "", f"reach {item['reach']:,}"] if x))
+        meta = [f"@{privacy.handle(item['handle'])}", str(item["created_at"])[:16], item["topic"] or "",
+                f"reach {item['reach']:,}"]
+        st.caption(" · ".join(escape_md(x) for x in meta if x))
         revealed = st.session_state.get(f"{key}_reveal_{item['post_id']}", False)
         if mask and not revealed:
             st.text(_masked(pairs))
@@ -64,7 +65,7 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
     with left:
         with cursor() as cur:
             h = moderation.author_history(cur, item["author_id"], thresholds)
-        st.markdown(f"**Author @{escape_md(item['handle'])}**")
+        st.markdown(f"**Author @{escape_md(privacy.handle(item['handle']))}**")
         share = "–" if h["flagged_share"] is None else f"{h['flagged_share']:.0%}"
         st.caption(f"{h['posts']:,} posts · {h['flagged']:,} of {h['scored']:,} scored flagged ({share}) · "
                    + " · ".join(f"{n} {PAST[a]}" for a, n in h["states"].items()))

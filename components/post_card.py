@@ -5,6 +5,8 @@ import re
 
 import streamlit as st
 
+from components import privacy
+
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
@@ -16,10 +18,10 @@ def escape_md(s: object) -> str:
 def post_card(post: dict, extra: str = "") -> None:
     """Render one post: author, time, topic and counts as escaped caption; the text itself as plain text."""
     with st.container(border=True):
-        meta = [f"@{post['handle']}", str(post["created_at"])[:16]]
+        meta = [f"@{privacy.handle(post['handle'])}", str(post["created_at"])[:16]]
         if post.get("topic"):
             meta.append(str(post["topic"]))
         st.caption(" · ".join(escape_md(m) for m in meta))
-        st.text(post["text"])
+        st.text(privacy.text(post["text"]))
         if extra:
             st.caption(escape_md(extra))

@@ -56,13 +56,14 @@ def _explanation(ex: dict, key: str) -> None:
         left, mid, right = st.columns(3)
         with left:
             st.markdown("**Terms**")
-            table(ex["terms"], f"{key}_terms", "spike_terms.csv", TERM_COLUMNS)
+            table(ex["terms"], f"{key}_terms", "spike_terms.csv", TERM_COLUMNS, aggregate=True)
         with mid:
             st.markdown("**Topics**")
-            table(ex["topics"], f"{key}_topics", "spike_topics.csv", ["topic", *TERM_COLUMNS[1:]])
+            table(ex["topics"], f"{key}_topics", "spike_topics.csv", ["topic", *TERM_COLUMNS[1:]], aggregate=True)
         with right:
             st.markdown("**Hashtags**")
-            table(ex["hashtags"], f"{key}_tags", "spike_hashtags.csv", ["hashtag", *TERM_COLUMNS[1:]])
+            table(ex["hashtags"], f"{key}_tags", "spike_hashtags.csv", ["hashtag", *TERM_COLUMNS[1:]],
+                  aggregate=True)
         st.markdown("**Most engaged posts in the window**")
         for p in ex["posts"].to_dict("records"):
             scores = [f"{p['sentiment']} ({p['sentiment_score']:.2f})" if isinstance(p["sentiment"], str) else "",

@@ -3,7 +3,7 @@ spikes and drill-down, topics, hashtags and posts."""
 import streamlit as st
 
 from analytics.spikes import detect_spikes, volume_spikes
-from components import charts, data
+from components import charts, data, privacy
 from components.auth import require
 from components.drilldown import drill_down, drill_filter, selectable_chart, table
 from components.filters import post_filter
@@ -66,12 +66,12 @@ with left:
     st.plotly_chart(charts.topic_bar(data.topic_summary(f)), width="stretch")
 with right:
     st.subheader("Top hashtags")
-    table(data.top_hashtags(f, 30), "overview_tags", "hashtags.csv")
+    table(data.top_hashtags(f, 30), "overview_tags", "hashtags.csv", aggregate=True)
 
 st.subheader("Posts")
 order = st.radio("Order", ["newest", "likes", "oldest"], horizontal=True, key="overview_order")
 posts = data.list_posts(f, 200, order)
-st.download_button("Export these posts (CSV)", posts.to_csv(index=False), "posts.csv", "text/csv")
+privacy.download(posts, "posts.csv", "overview_posts", label="Export these posts (CSV)")
 for p in posts.head(20).to_dict("records"):
     scores = f" · {p['sentiment']} ({p['sentiment_p']:.2f})" if isinstance(p["sentiment"], str) else ""
     post_card(p, f"{p['likes']} likes · {p['replies']} replies · {p['shares']} shares · {p['views']} views{scores}")

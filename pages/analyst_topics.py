@@ -34,7 +34,7 @@ if not negative.empty:
 st.caption("Topics are NMF clusters of the TF-IDF of the post texts, labelled by their top three terms.")
 table(topics.rename(columns={"posts_change_pct": "posts_change_%"}), "topics_table", "topics.csv",
       ["topic", "posts", "share", "authors", "likes", "posts_change_%", "scored", "negative_share", "net",
-       "net_change"])
+       "net_change"], aggregate=True)
 
 with st.expander("Most liked posts of a topic"):
     topic = st.selectbox("Topic", topics["topic"].tolist(), key="topics_pick")
@@ -64,7 +64,7 @@ end = datetime.combine(f.end + timedelta(days=1), datetime.min.time())
 trend = data.trending_terms(f, end - timedelta(days=span), end)
 st.caption(f"Terms used more in the last {span} days than in the 14 days before, by the z-score of their "
            "log-odds ratio (informative Dirichlet prior).")
-table(trend, "topics_trending", "trending_terms.csv")
+table(trend, "topics_trending", "trending_terms.csv", aggregate=True)
 
 st.subheader("Word clouds")
 word_cloud_panel(f, "topics_cloud")

@@ -3,7 +3,7 @@ filtered queue at once. Keys: A approve, X remove, E escalate, S skip, U undo.""
 import streamlit as st
 
 from analytics import moderation
-from components import data
+from components import data, privacy
 from components.auth import require
 from components.moderation import bulk_decide, claim_next, decide, queue_settings, release, review_card, undo_last
 from components.resources import cursor
@@ -74,8 +74,8 @@ if st.button("Undo my last decision (U)", key="queue_undo", shortcut="U"):
     st.rerun()
 
 with st.expander(f"Bulk action on the filtered queue ({len(items):,} posts, first 500)"):
-    st.dataframe(items[["created_at", "handle", "topic", "max_label", "max_score", "text"]], hide_index=True,
-                 width="stretch")
+    st.dataframe(privacy.shown(items[["created_at", "handle", "topic", "max_label", "max_score", "text"]]),
+                 hide_index=True, width="stretch")
     b = st.columns(2)
     action = b[0].selectbox("Action", moderation.ACTIONS, key="queue_bulk_action")
     reason = b[1].selectbox("Reason", moderation.reason_codes(action), key="queue_bulk_reason")

@@ -1,7 +1,7 @@
 """Moderator: posts that users reported, most reported first, with thread context and decision state."""
 import streamlit as st
 
-from components import data
+from components import data, privacy
 from components.auth import require
 from components.filters import post_filter
 from components.post_card import post_card
@@ -20,7 +20,7 @@ c = st.columns(3)
 c[0].metric("Reported posts shown", len(rep))
 c[1].metric("Reports", int(rep["reports"].sum()))
 c[2].metric("Undecided", int(rep["decision"].isna().sum()))
-st.download_button("Export (CSV)", rep.to_csv(index=False), "reported_posts.csv", "text/csv")
+privacy.download(rep, "reported_posts.csv", "reports", label="Export (CSV)")
 for p in rep.to_dict("records"):
     state = p["decision"] if isinstance(p["decision"], str) else "undecided"
     post_card(p, f"{p['reports']} reports from {p['reporters']} users · last {str(p['last_report'])[:16]} · {state}")

@@ -1,0 +1,62 @@
+"""The privacy settings of this browser session and the one place views and exports apply them."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import privacy
+
+REDACT, DP, EPSILON = "privacy_redact", "privacy_dp", "privacy_epsilon"
+
+
+def settings() -> None:
+    """Sidebar: redact PII everywhere; Laplace noise on exported aggregate counts, with its epsilon."""
+    with st.sidebar.expander("Privacy"):
+        st.toggle("Redact PII in views and exports", key=REDACT,
+                  help="Masks emails, phone numbers, URLs with tokens and @handles in post text; authors and "
+                       "moderators appear as stable pseudonyms.")
+        st.toggle("Noise on exported aggregate counts", key=DP,
+                  help="Adds Laplace noise (differential privacy per post) to counts in exported summary "
+                       "tables: topics, hashtags, terms. Views keep exact counts.")
+        if st.session_state.get(DP):
+            st.slider("Epsilon (smaller = more noise)", 0.1, 5.0, 1.0, 0.1, key=EPSILON,
+                      help="Noise scale is 1/epsilon: at 1.0 a count moves by about 1 on average.")
+
+
+def redacting() -> bool:
+    """Whether this session asked for redaction."""
+    return bool(st.session_state.get(REDACT))
+
+
+def text(value: str) -> str:
+    """Post text as this session may see it."""
+    return privacy.redact(value) if redacting() else value
+
+
+def handle(value: str) -> str:
+    """A user handle as this session may see it (a pseudonym when redacting)."""
+    return privacy.pseudonym(value, privacy._secret()) if redacting() else value
+
+
+def shown(df: pd.DataFrame) -> pd.DataFrame:
+    """A table as this session may see it."""
+    return privacy.redact_frame(df) if redacting() else df
+
+
+def export(df: pd.DataFrame, aggregate: bool = False) -> pd.DataFrame:
+    """A table as this session may export it: redacted when asked, and with noisy integer counts when it is an
+    aggregate table and noise is on."""
+    out = shown(df)
+    if aggregate and st.session_state.get(DP):
+        out = out.copy()
+        for col in out.select_dtypes("integer").columns:
+            out[col] = privacy.laplace_counts(out[col], st.session_state.get(EPSILON, 1.0))
+    return out
+
+
+def download(df: pd.DataFrame, filename: str, key: str, aggregate: bool = False, label: str | None = None) -> None:
+    """A CSV download button of `df` under this session's privacy settings."""
+    out = export(df, aggregate)
+    noisy = " with noise" if aggregate and st.session_state.get(DP) else ""
+    st.download_button(label or f"Export CSV ({len(out):,} rows{noisy})", out.to_csv(index=False), filename,
+                       "text/csv", key=f"{key}_csv")
