@@ -7,11 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from analytics.queries import PostFilter
-from components import data
+from components import data, privacy
 from components.drilldown import STEP, table
 from components.post_card import post_card
 
 TERM_COLUMNS = ["term", "window_posts", "baseline_posts", "lift", "z"]
+EXPORT_LIMIT = 1000
 
 
 def _label(row: pd.Series, time: str, value: str) -> str:
@@ -40,6 +41,12 @@ def spike_list(f: PostFilter, spikes: pd.DataFrame, grain: str, value: str, key:
     g = f if sentiment is None else replace(f, sentiment=sentiment)
     with st.spinner("Comparing the window with its baseline…"):
         ex = data.explain_window(g, start, start + STEP[grain])
+    in_window = replace(g, window=(start, start + STEP[grain]))
+    if "topic" in row and row["topic"] != "(none)":
+        in_window = replace(in_window, topics=(row["topic"],))
+    window_posts = data.list_posts(in_window, EXPORT_LIMIT, "likes")
+    privacy.download(window_posts, f"spike_{start:%Y%m%d_%H%M}_posts.csv", f"{key}_posts",
+                     label=f"Export the window's posts (CSV, {len(window_posts):,} most liked)")
     st.caption(f"{value.replace('_', ' ').capitalize()} {row[value]:.3g} against a trailing median of "
                f"{row['baseline']:.3g} (robust z {row['z']:.1f}).")
     _explanation(ex, key)
