@@ -7,7 +7,8 @@ from plotly.subplots import make_subplots
 
 
 def volume_chart(df: pd.DataFrame, events: pd.DataFrame | None = None, spikes: pd.DataFrame | None = None) -> go.Figure:
-    """Stacked daily post volume per topic (columns day, topic, posts); events (name, starts_at, ends_at) shaded;
+    """Stacked daily post volume per topic (columns day, topic, posts); events (name, starts_at, ends_at) that
+    overlap its days shaded;
     `spikes` (day, topic, posts, z) marked above their day. Each bar carries its topic as customdata."""
     fig = go.Figure()
     for topic, g in df.groupby("topic", sort=False):
@@ -20,7 +21,10 @@ def volume_chart(df: pd.DataFrame, events: pd.DataFrame | None = None, spikes: p
             customdata=spikes["topic"].tolist(),
             hovertext=[f"{t}: {p:,} posts vs baseline {b:g} (z {z:.1f})" for t, p, b, z in
                        spikes[["topic", "posts", "baseline", "z"]].itertuples(index=False)], hoverinfo="text+x"))
+    first, last = (df["day"].min(), df["day"].max() + pd.Timedelta(days=1)) if not df.empty else (None, None)
     for ev in (events if events is not None else pd.DataFrame()).itertuples():
+        if first is None or ev.ends_at <= first or ev.starts_at >= last:
+            continue  # outside the selection: drawing it would stretch the time axis
         fig.add_vrect(x0=ev.starts_at, x1=ev.ends_at, fillcolor="red", opacity=0.12, line_width=0,
                       annotation_text=ev.name, annotation_position="top left")
     fig.update_layout(barmode="stack", xaxis_title="day", yaxis_title="posts", legend_title="topic",

@@ -9,12 +9,13 @@ from components import charts
 def test_volume_chart_stacks_topics_and_shades_events():
     df = pd.DataFrame({"day": [datetime(2026, 1, 1), datetime(2026, 1, 1), datetime(2026, 1, 2)],
                        "topic": ["a", "b", "a"], "posts": [3, 1, 4]})
-    ev = pd.DataFrame({"name": ["spike"], "starts_at": [datetime(2026, 1, 2)], "ends_at": [datetime(2026, 1, 3)]})
+    ev = pd.DataFrame({"name": ["spike", "later"], "starts_at": [datetime(2026, 1, 2), datetime(2026, 1, 3)],
+                       "ends_at": [datetime(2026, 1, 3), datetime(2026, 1, 4)]})
     d = charts.volume_chart(df, ev).to_dict()
     assert [t["name"] for t in d["data"]] == ["a", "b"]
     assert list(d["data"][0]["y"]) == [3, 4] and list(d["data"][1]["y"]) == [1]
     assert d["layout"]["barmode"] == "stack"
-    assert len(d["layout"]["shapes"]) == 1 and d["layout"]["annotations"][0]["text"] == "spike"
+    assert len(d["layout"]["shapes"]) == 1 and d["layout"]["annotations"][0]["text"] == "spike", "'later' is outside"
 
 
 def test_topic_bar_largest_on_top():
