@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: setup fonts db run test clean
+.PHONY: setup fonts browser db run test clean
 
 # requirements-nodeps.txt holds packages whose declared dependencies we must not pull (TensorFlow).
 $(STAMP): requirements.txt requirements-nodeps.txt
@@ -29,8 +29,14 @@ db: setup
 run: db
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-test: setup
-	$(PY) -m pytest -q
+# The browser journeys (tests/test_e2e.py) drive Debian's Chromium: installed when we may, else they skip loudly.
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null && echo "installed chromium"; } || \
+	  echo "note: no Chromium, so the browser journeys will be skipped: sudo apt-get install chromium"
+
+test: setup browser
+	$(PY) -m pytest -q -rs
 
 clean:
 	rm -rf $(VENV) data/social.duckdb

@@ -1,6 +1,8 @@
 """The privacy settings of this browser session and the one place views and exports apply them."""
 from __future__ import annotations
 
+import csv
+
 import pandas as pd
 import streamlit as st
 
@@ -58,5 +60,6 @@ def download(df: pd.DataFrame, filename: str, key: str, aggregate: bool = False,
     """A CSV download button of `df` under this session's privacy settings."""
     out = export(df, aggregate)
     noisy = " with noise" if aggregate and st.session_state.get(DP) else ""
-    st.download_button(label or f"Export CSV ({len(out):,} rows{noisy})", out.to_csv(index=False), filename,
-                       "text/csv", key=f"{key}_csv")
+    # Every text field quoted: post text can hold a bare carriage return, which unquoted would split the row.
+    st.download_button(label or f"Export CSV ({len(out):,} rows{noisy})",
+                       out.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC), filename, "text/csv", key=f"{key}_csv")
