@@ -150,3 +150,22 @@ def threshold_chart(df: pd.DataFrame, label: str) -> go.Figure:
                       yaxis2=dict(title="precision", overlaying="y", side="right", range=[0, 1]),
                       legend=dict(orientation="h"), margin=dict(t=30))
     return fig
+
+
+def score_components_chart(items: pd.DataFrame, components: tuple[str, ...]) -> go.Figure:
+    """Per feed item (rank order, top first) its weighted score components as stacked horizontal bars."""
+    labels = [f"#{r} @{h}" for r, h in zip(items["rank"], items["handle"])]
+    fig = go.Figure([go.Bar(y=labels, x=items[c].round(4).tolist(), name=c.replace("_", " "), orientation="h")
+                     for c in components])
+    fig.update_layout(barmode="stack", xaxis_title="score (weighted components)",
+                      yaxis=dict(autorange="reversed"), height=max(300, 24 * len(items) + 80),
+                      legend=dict(orientation="h"), margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def evaluation_chart(df: pd.DataFrame) -> go.Figure:
+    """Offline metrics (tidy strategy, metric, value) as grouped bars, one group per metric."""
+    fig = go.Figure([go.Bar(x=g["metric"].tolist(), y=g["value"].round(4).tolist(), name=str(strategy))
+                     for strategy, g in df.groupby("strategy", sort=False)])
+    fig.update_layout(barmode="group", yaxis_title="value", legend_title="strategy", margin=dict(t=30))
+    return fig

@@ -6,9 +6,9 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from analytics import queries, scoring, terms, trends
+from analytics import queries, recommend, recommend_eval, scoring, store, terms, trends
 from analytics.queries import PostFilter
-from components.resources import cursor, models
+from components.resources import cursor, embedding_index, models
 
 _CACHE = dict(ttl=600, max_entries=64, show_spinner=False)
 
@@ -106,6 +106,46 @@ def trending_terms(f: PostFilter, start: datetime, end: datetime) -> pd.DataFram
 @st.cache_data(**_CACHE)
 def explain_window(f: PostFilter, start: datetime, end: datetime) -> dict:
     return _run(terms.explain_window, f, start, end)
+
+
+def _reader(cur, reader: str | tuple[tuple[str, ...], str]) -> str | recommend.UserContext:
+    """A user id as is; a persona (topics, interest text) as its context."""
+    if isinstance(reader, str):
+        return reader
+    topics, text = reader
+    return recommend.persona_context(cur, topics, text or None)
+
+
+@st.cache_data(**_CACHE)
+def feed(reader: str | tuple[tuple[str, ...], str], weights: recommend.Weights,
+         settings: recommend.Settings) -> recommend.Feed:
+    """The reader's feed (a user id, or a persona as (topics, interest text)) with the cached embedding index."""
+    index = embedding_index(str(store.db_path()), settings.window_days)
+    with cursor() as cur:
+        return recommend.recommend(cur, _reader(cur, reader), weights, settings, index=index)
+
+
+@st.cache_data(**_CACHE)
+def who_to_follow(reader: str | tuple[tuple[str, ...], str], n: int = 10) -> pd.DataFrame:
+    with cursor() as cur:
+        return recommend.who_to_follow(cur, _reader(cur, reader), n)
+
+
+@st.cache_data(**_CACHE)
+def topic_suggestions(reader: str | tuple[tuple[str, ...], str], n: int = 5) -> pd.DataFrame:
+    with cursor() as cur:
+        return recommend.topic_suggestions(cur, _reader(cur, reader), n)
+
+
+@st.cache_data(**_CACHE)
+def data_end() -> datetime:
+    return _run(recommend.data_end)
+
+
+@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
+def evaluation(cutoff: datetime, k: int, n_users: int, weights: recommend.Weights,
+               settings: recommend.Settings) -> pd.DataFrame:
+    return _run(recommend_eval.evaluate, cutoff, k, n_users, weights=weights, settings=settings)
 
 
 def clear() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from analytics import auth, build, models as model_api, sentiment, store, toxicity
+from analytics import auth, build, models as model_api, recommend, sentiment, store, toxicity
 
 
 @st.cache_resource(show_spinner=False)
@@ -55,3 +55,10 @@ def _first_admin(path: str) -> str | None:
 def first_admin_password_file() -> str | None:
     """On the first start (no users file yet) creates the admin account; then the path of its password file."""
     return _first_admin(str(auth.auth_path()))
+
+
+@st.cache_resource(ttl=600, max_entries=4, show_spinner="Indexing recent post embeddings…")
+def embedding_index(path: str, days: float) -> recommend.EmbeddingIndex:
+    """Embeddings of the last `days` of posts of the store at `path`, for the feed's similarity search; cleared
+    after scoring writes new embeddings."""
+    return recommend.EmbeddingIndex.build(cursor(), days)

@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import scoring
 from analytics.queries import PostFilter
 from components import data
-from components.resources import cursor, models, write_lock
+from components.resources import cursor, embedding_index, models, write_lock
 
 AUTO_LIMIT = 3000  # scored without asking: about half a minute on 2 CPU cores
 
@@ -60,3 +60,4 @@ def _run(f: PostFilter, key: str, names: Sequence[str] = scoring.MODELS) -> None
                 progress=lambda d, t, msg: bar.progress(d / max(t, 1), text=msg))
         status.update(label="Scored " + ", ".join(f"{n:,} posts ({m})" for m, n in done.items()), state="complete")
     data.clear()
+    embedding_index.clear()

@@ -70,3 +70,14 @@ def test_threshold_chart():
     assert [t["type"] for t in d["data"]] == ["bar", "scatter"]
     assert d["data"][0]["y"] == [40, 3] and d["data"][1]["yaxis"] == "y2"
     assert d["layout"]["yaxis2"]["range"] == [0, 1] and d["layout"]["xaxis"]["title"]["text"] == "insult threshold"
+
+
+def test_score_components_and_evaluation_charts():
+    items = pd.DataFrame({"rank": [1, 2], "handle": ["a", "b"], "semantic": [0.3, 0.1], "recency": [0.2, 0.25]})
+    d = charts.score_components_chart(items, ("semantic", "recency")).to_dict()
+    assert [t["name"] for t in d["data"]] == ["semantic", "recency"] and d["data"][0]["y"] == ["#1 @a", "#2 @b"]
+    assert d["data"][1]["x"] == [0.2, 0.25] and d["layout"]["barmode"] == "stack"
+    ev = pd.DataFrame({"strategy": ["pipeline", "pipeline", "random"], "metric": ["ndcg@10", "recall@10", "ndcg@10"],
+                       "value": [0.12, 0.2, 0.0]})
+    d = charts.evaluation_chart(ev).to_dict()
+    assert [t["name"] for t in d["data"]] == ["pipeline", "random"] and d["data"][0]["x"] == ["ndcg@10", "recall@10"]

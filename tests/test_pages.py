@@ -28,7 +28,8 @@ def run(page: str, user: auth.User | None = ADMIN, **params: str) -> AppTest:
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_renders_sample_data(full_db, use_db, page):
+def test_every_page_renders_sample_data(full_db, use_db, page, auto_limit):
+    auto_limit(0)  # the shared sample store stays unscored
     use_db(full_db)
     at = run(page)
     assert at.metric, "each page shows headline numbers from the store"
@@ -45,7 +46,8 @@ def test_overview_numbers_and_keyword_filter(full_db, use_db):
     assert "posts selected" in at.subheader[0].value
 
 
-def test_feed_page_switches_user(full_db, use_db):
+def test_feed_page_switches_user(full_db, use_db, auto_limit):
+    auto_limit(0)
     use_db(full_db)
     at = run("pages/product_feed.py")
     at.text_input(key="feed_q").input("zzzzzz").run()
