@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from analytics import auth, build, models as model_api, recommend, sentiment, store, toxicity
+from analytics import auth, build, drafts, models as model_api, recommend, sentiment, store, toxicity
 
 
 @st.cache_resource(show_spinner=False)
@@ -62,3 +62,9 @@ def embedding_index(path: str, days: float) -> recommend.EmbeddingIndex:
     """Embeddings of the last `days` of posts of the store at `path`, for the feed's similarity search; cleared
     after scoring writes new embeddings."""
     return recommend.EmbeddingIndex.build(cursor(), days)
+
+
+@st.cache_resource(show_spinner=False)
+def drafter() -> drafts.Drafter:
+    """The one SmolLM2 drafter (loaded on first use, one generation at a time, finished drafts cached)."""
+    return drafts.Drafter()

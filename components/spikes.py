@@ -6,8 +6,10 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from analytics import drafts
 from analytics.queries import PostFilter
 from components import data, privacy
+from components.drafts import draft
 from components.drilldown import STEP, table
 from components.post_card import post_card
 
@@ -71,6 +73,12 @@ def _explanation(ex: dict, key: str) -> None:
             st.markdown("**Hashtags**")
             table(ex["hashtags"], f"{key}_tags", "spike_hashtags.csv", ["hashtag", *TERM_COLUMNS[1:]],
                   aggregate=True)
+        facts = drafts.spike_summary_prompt(
+            f"{ex['start']:%Y-%m-%d %H:%M} to {ex['end']:%Y-%m-%d %H:%M}", ex["terms"]["term"].head(8).tolist(),
+            ex["topics"].loc[ex["topics"]["z"] > 0, "topic"].head(3).tolist(), ex["posts"]["text"].head(3).tolist())
+        if summary := draft(facts, f"{key}_summary", "Draft a two-sentence summary"):
+            st.text(summary)
+            st.caption("Fed only by the top 8 terms, the rising topics and the first 3 posts below.")
         st.markdown("**Most engaged posts in the window**")
         for p in ex["posts"].to_dict("records"):
             scores = [f"{p['sentiment']} ({p['sentiment_score']:.2f})" if isinstance(p["sentiment"], str) else "",

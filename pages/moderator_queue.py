@@ -2,9 +2,10 @@
 filtered queue at once. Keys: A approve, X remove, E escalate, S skip, U undo."""
 import streamlit as st
 
-from analytics import moderation
+from analytics import drafts, moderation
 from components import data, privacy
 from components.auth import require
+from components.drafts import draft
 from components.moderation import bulk_decide, claim_next, decide, queue_settings, release, review_card, undo_last
 from components.resources import cursor
 
@@ -47,7 +48,19 @@ else:
     item = item[0]
     st.subheader(f"Flagged for {item['max_label']} ({item['max_score']:.2f})")
     review_card(item, s["mask"], s["thresholds"], "queue")
-    note = st.text_input("Note (optional)", key="queue_note", max_chars=500)
+    with st.expander("Draft a notice to the author (for a removal)"):
+        code = st.session_state.get("queue_reason_remove", moderation.reason_codes("remove")[0])
+        who = privacy.handle(item["handle"])
+        # The facts are a template, so the reason is always cited right; the model only adds the wording after.
+        opening = (f"Hi @{who}, a moderator removed your post because it breaks our rule on "
+                   f"{moderation.POLICY[code][0].lower()}{moderation.POLICY[code][1:]} (reason: {code}).")
+        st.text(opening)
+        prompt = drafts.removal_notice_prompt(code, moderation.POLICY[code], privacy.text(item["text"]), who)
+        if text := draft(prompt, f"queue_draft_{item['post_id']}_{code}", "Draft the rest with the language model"):
+            st.text(text)
+        if st.button("Use as the note", key="queue_use_draft"):
+            st.session_state["queue_note"] = f"{opening} {text}" if text else opening
+    note = st.text_area("Note (optional; saved with the decision)", key="queue_note", max_chars=1000, height=80)
     cols = st.columns(4)
     for col, action, shortcut in zip(cols, ("approve", "remove", "escalate"), ("A", "X", "E")):
         reason = col.selectbox(f"{action.capitalize()} reason", moderation.reason_codes(action),

@@ -61,6 +61,30 @@ def auto_limit(monkeypatch):
     return lambda n: monkeypatch.setattr(scoring, "AUTO_LIMIT", n)
 
 
+@pytest.fixture(scope="session")
+def tiny():
+    """(tokenizer, model): word-level tokenizer, 1-layer random Llama that never emits EOS, ~2 ms per step."""
+    import time
+
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    words = ["<unk>", "<|im_start|>", "<|im_end|>"] + [f"w{i}" for i in range(61)]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", eos_token="<|im_end|>")
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(words), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
+                         bos_token_id=None, eos_token_id=None, pad_token_id=None)
+    model = LlamaForCausalLM(config).eval()
+    model.generation_config.eos_token_id = None
+    model.generation_config.suppress_tokens = [0, 1, 2]  # every generated token is a w-word
+    model.register_forward_pre_hook(lambda *args: time.sleep(0.002))
+    return tokenizer, model
+
+
 @contextmanager
 def _held(path: Path):
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "

@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-import torch
 
 from analytics import drafts
 
@@ -92,27 +91,6 @@ def test_missing_package_names_setup(monkeypatch):
 
 
 # --------------------------------------------------------------------------- tiny random model
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    """(tokenizer, model): word-level tokenizer, 1-layer random Llama that never emits EOS, ~2 ms per step."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    words = ["<unk>", "<|im_start|>", "<|im_end|>"] + [f"w{i}" for i in range(61)]
-    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", eos_token="<|im_end|>")
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(words), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
-                         bos_token_id=None, eos_token_id=None, pad_token_id=None)
-    model = LlamaForCausalLM(config).eval()
-    model.generation_config.eos_token_id = None
-    model.generation_config.suppress_tokens = [0, 1, 2]  # every generated token is a w-word
-    model.register_forward_pre_hook(lambda *args: time.sleep(0.002))
-    return tokenizer, model
 
 
 @pytest.fixture

@@ -126,3 +126,25 @@ def test_untrusted_text_in_the_queue_is_inert(db):
     at.button(key="queue_reveal_btn").click().run()
     shown = " ".join(m.value for m in at.markdown)
     assert "<script>" not in shown and r"\<script\>" in shown, "revealed words are markdown-escaped"
+
+
+def test_removal_notice_draft_becomes_the_saved_note(db, tiny, monkeypatch):
+    from analytics import drafts
+    from components import drafts as draft_component
+
+    tokenizer, model = tiny  # a tiny random model: the page flow, not the wording, is under test here
+    fake = drafts.Drafter(tokenizer=tokenizer, model=model)
+    monkeypatch.setattr(draft_component, "drafter", lambda: fake)
+    at = run("pages/moderator_queue.py", MOD)
+    post = at.session_state["queue_current"]
+    next(b for b in at.button if b.label == "Draft the rest with the language model").click().run()
+    assert not at.exception and any("Draft — check before use" in c.value for c in at.caption)
+    at.button(key="queue_use_draft").click().run()
+    note = at.text_area(key="queue_note").value
+    assert note.startswith("Hi @") and "(reason: harassment)" in note and " w" in note, note
+    at.text_area(key="queue_note").input(note + " Edited.").run()
+    at.button(key="queue_remove").click().run()
+    con = store.connect(db)
+    saved = con.execute("SELECT post_id, note FROM moderation_decisions").fetchall()
+    con.close()
+    assert saved == [(post, note + " Edited.")], "what the moderator edited is what is saved"
