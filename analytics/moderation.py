@@ -45,6 +45,7 @@ ACTIONS = tuple(REASONS)  # what decide() records; 'undo' events come only from 
 UNDO = "undo"
 LABELS = toxicity.LABELS
 DEFAULT_THRESHOLDS = {label: 0.5 for label in LABELS}
+THRESHOLDS_KEY = "toxicity_thresholds"  # the team's thresholds, in `meta`
 ORDERS = {"score": "max_score DESC", "newest": "created_at DESC", "oldest": "created_at ASC", "reach": "reach DESC"}
 CLAIM_TTL = timedelta(minutes=10)
 CHUNK = 100  # decisions per append in bulk_decide, and per progress call
@@ -116,6 +117,30 @@ def _period(start: date | None, end: date | None, col: str, params: dict) -> lis
         conds.append(f"{col} < $end")
         params["end"] = end + timedelta(days=1)
     return conds
+
+
+def thresholds(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """The team's flag threshold per label: as an admin saved it (save_thresholds), else DEFAULT_THRESHOLDS."""
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [THRESHOLDS_KEY]).fetchall()
+    saved = json.loads(rows[0][0]) if rows else {}
+    return {label: float(saved.get(label, DEFAULT_THRESHOLDS[label])) for label in LABELS}
+
+
+def save_thresholds(con: duckdb.DuckDBPyConnection, user: User | None, new: dict[str, float],
+                    now: datetime | None = None) -> dict[str, float]:
+    """Set some labels' team thresholds (needs 'tune_thresholds'); the change is audited with old and new values.
+    Returns the full set now in force."""
+    require(user, "tune_thresholds")
+    unknown = set(new) - set(LABELS)
+    if unknown or not all(0 < float(t) < 1 for t in new.values()):
+        raise ValueError(f"thresholds must be within (0, 1) for labels among {', '.join(LABELS)}")
+    with store.transaction(con):
+        old = thresholds(con)
+        merged = {**old, **{label: round(float(t), 4) for label, t in new.items()}}
+        store.upsert(con, "meta", pd.DataFrame({"key": [THRESHOLDS_KEY], "value": [json.dumps(merged)]}))
+        _audit(con, user.username, "set_thresholds", "meta", THRESHOLDS_KEY, {"old": old, "new": merged},
+               now or datetime.now())
+    return merged
 
 
 def reason_codes(action: str) -> tuple[str, ...]:

@@ -139,8 +139,9 @@ def comparison_bars(df: pd.DataFrame, metric: str, label: str) -> go.Figure:
     return fig
 
 
-def threshold_chart(df: pd.DataFrame, label: str) -> go.Figure:
-    """Queue size (bars) and precision from past decisions (line, right axis) per threshold of one label."""
+def threshold_chart(df: pd.DataFrame, label: str, current: float | None = None) -> go.Figure:
+    """Queue size (bars) and precision from past decisions (line, right axis) per threshold of one label, with
+    the `current` threshold as a dashed line."""
     fig = go.Figure([
         go.Bar(x=df["threshold"].tolist(), y=df["queue_items"].tolist(), name="undecided posts flagged"),
         go.Scatter(x=df["threshold"].tolist(), y=df["precision"].tolist(), name="precision", mode="lines+markers",
@@ -149,6 +150,8 @@ def threshold_chart(df: pd.DataFrame, label: str) -> go.Figure:
     fig.update_layout(xaxis_title=f"{label} threshold", yaxis_title="posts in the queue",
                       yaxis2=dict(title="precision", overlaying="y", side="right", range=[0, 1]),
                       legend=dict(orientation="h"), margin=dict(t=30))
+    if current is not None:
+        fig.add_vline(x=current, line_dash="dash", annotation_text="current")
     return fig
 
 

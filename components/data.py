@@ -6,7 +6,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from analytics import queries, recommend, recommend_eval, scoring, store, terms, trends
+from analytics import moderation, queries, recommend, recommend_eval, scoring, store, terms, trends
 from analytics.queries import PostFilter
 from components.resources import cursor, embedding_index, models
 
@@ -146,6 +146,11 @@ def data_end() -> datetime:
 def evaluation(cutoff: datetime, k: int, n_users: int, weights: recommend.Weights,
                settings: recommend.Settings) -> pd.DataFrame:
     return _run(recommend_eval.evaluate, cutoff, k, n_users, weights=weights, settings=settings)
+
+
+@st.cache_data(**_CACHE)
+def team_thresholds() -> dict[str, float]:
+    return _run(moderation.thresholds)
 
 
 def clear() -> None:

@@ -16,8 +16,9 @@ PAST = {"approve": "approved", "remove": "removed", "escalate": "escalated"}
 MASK_AT = 0.05  # a word whose removal lowers P(toxic) by 5 points or more counts as offending
 
 
-def queue_settings(key: str, topics: list[str]) -> dict:
-    """Sidebar: per-label thresholds, order, label/topic/author filters, escalated items, masking. Returns them."""
+def queue_settings(key: str, topics: list[str], team: dict[str, float]) -> dict:
+    """Sidebar: per-label thresholds (starting at the team's), order, label/topic/author filters, escalated
+    items, masking. Returns them."""
     with st.sidebar:
         st.subheader("Queue")
         order = st.selectbox("Priority", list(moderation.ORDERS), key=f"{key}_order",
@@ -29,8 +30,10 @@ def queue_settings(key: str, topics: list[str]) -> dict:
         author = st.text_input("Author handle", key=f"{key}_author").strip().lstrip("@")
         escalated = st.checkbox("Include escalated posts", key=f"{key}_escalated")
         with st.expander("Thresholds per label"):
-            thresholds = {label: st.slider(label, 0.05, 0.95, moderation.DEFAULT_THRESHOLDS[label], 0.05,
-                                           key=f"{key}_t_{label}") for label in moderation.LABELS}
+            st.caption("Start at the team's thresholds (an admin sets them on the Quality page); changes here "
+                       "only affect this session's queue.")
+            thresholds = {label: st.slider(label, 0.05, 0.95, team[label], 0.05, key=f"{key}_t_{label}")
+                          for label in moderation.LABELS}
         mask = st.toggle("Mask offending words until revealed", value=True, key=f"{key}_mask")
     return {"thresholds": thresholds, "order": order, "labels": labels or None, "topics": tuple(topic),
             "author": author or None, "include_escalated": escalated, "mask": mask}
@@ -108,6 +111,14 @@ def undo_last(user: User) -> int | None:
         undone = moderation.undo_last(cur, user)
     data.clear()
     return undone
+
+
+def save_thresholds(user: User, new: dict[str, float]) -> dict[str, float]:
+    """Set team thresholds (admins); audited."""
+    with write_lock(), cursor() as cur:
+        merged = moderation.save_thresholds(cur, user, new)
+    data.clear()
+    return merged
 
 
 def release(user: User, post_id: str) -> None:

@@ -11,7 +11,7 @@ from components.resources import cursor
 
 user = require("moderate")
 st.title("Review queue")
-s = queue_settings("queue", data.filter_options()["topics"])
+s = queue_settings("queue", data.filter_options()["topics"], data.team_thresholds())
 if notice := st.session_state.pop("queue_notice", None):
     ok, text = notice
     (st.success if ok else st.warning)(text)

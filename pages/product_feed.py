@@ -25,8 +25,9 @@ def strategy(key: str, defaults: recommend.Weights, lam: float) -> tuple[recomme
     mmr = st.slider("MMR λ (1 = relevance only, lower = more diverse)", 0.0, 1.0, lam, 0.05, key=f"{key}_mmr")
     if sum(w.values()) == 0:
         st.warning("All weights are 0: using the defaults.")
-        return recommend.Weights(), recommend.Settings(n=n, mmr_lambda=mmr)
-    return recommend.Weights(**w, half_life_hours=half_life), recommend.Settings(n=n, mmr_lambda=mmr)
+        return recommend.Weights(), recommend.Settings(n=n, mmr_lambda=mmr, thresholds=team)
+    return (recommend.Weights(**w, half_life_hours=half_life),
+            recommend.Settings(n=n, mmr_lambda=mmr, thresholds=team))
 
 
 def feed_cards(feed: recommend.Feed) -> None:
@@ -37,6 +38,7 @@ def feed_cards(feed: recommend.Feed) -> None:
 
 st.title("Feed preview")
 opts = data.filter_options()
+team = data.team_thresholds()  # posts the moderation team would flag never reach a feed
 mode = st.radio("Reader", ["A user", "A cold-start persona"], horizontal=True, key="feed_mode")
 if mode == "A user":
     q = st.text_input("Find a user by handle", key="feed_q")

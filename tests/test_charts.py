@@ -66,7 +66,8 @@ def test_topic_share_sentiment_and_comparison_charts():
 
 def test_threshold_chart():
     df = pd.DataFrame({"threshold": [0.5, 0.9], "queue_items": [40, 3], "precision": [0.6, None]})
-    d = charts.threshold_chart(df, "insult").to_dict()
+    d = charts.threshold_chart(df, "insult", 0.5).to_dict()
+    assert d["layout"]["shapes"][0]["x0"] == 0.5
     assert [t["type"] for t in d["data"]] == ["bar", "scatter"]
     assert d["data"][0]["y"] == [40, 3] and d["data"][1]["yaxis"] == "y2"
     assert d["layout"]["yaxis2"]["range"] == [0, 1] and d["layout"]["xaxis"]["title"]["text"] == "insult threshold"

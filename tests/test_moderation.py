@@ -370,3 +370,19 @@ def test_bulk_decide_killed_midway_leaves_nothing(tmp_path):
     assert con.execute("SELECT count(*), count(DISTINCT post_id), any_value(batch_id) FROM moderation_decisions"
                        ).fetchone() == (300, 300, batch)
     con.close()
+
+
+def test_team_thresholds_are_saved_by_admins_and_audited(tmp_path):
+    from analytics import auth, moderation, store
+
+    con = store.connect(tmp_path / "t.duckdb")
+    assert moderation.thresholds(con) == moderation.DEFAULT_THRESHOLDS
+    with pytest.raises(auth.PermissionDenied):
+        moderation.save_thresholds(con, auth.User("m", "M", "moderator"), {"insult": 0.3})
+    with pytest.raises(ValueError):
+        moderation.save_thresholds(con, auth.User("a", "A", "admin"), {"insult": 1.5})
+    got = moderation.save_thresholds(con, auth.User("a", "A", "admin"), {"insult": 0.3})
+    assert got == moderation.thresholds(con) == {**moderation.DEFAULT_THRESHOLDS, "insult": 0.3}
+    (actor, action, details), = con.execute("SELECT actor, action, details FROM audit_log").fetchall()
+    assert (actor, action) == ("a", "set_thresholds") and '"insult": 0.3' in details
+    con.close()

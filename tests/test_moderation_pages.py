@@ -148,3 +148,14 @@ def test_removal_notice_draft_becomes_the_saved_note(db, tiny, monkeypatch):
     saved = con.execute("SELECT post_id, note FROM moderation_decisions").fetchall()
     con.close()
     assert saved == [(post, note + " Edited.")], "what the moderator edited is what is saved"
+
+
+def test_admin_saves_a_team_threshold_that_queues_start_from(db):
+    at = run("pages/moderator_quality.py", MOD)
+    assert not [b for b in at.button if b.key == "quality_save"], "moderators cannot change team thresholds"
+    at = run("pages/moderator_quality.py", auth.User("root", "Root", "admin"))
+    at.selectbox(key="quality_label").set_value("insult").run()
+    at.number_input(key="quality_new").set_value(0.3).run()
+    at.button(key="quality_save").click().run()
+    assert not at.exception and "insult threshold is now 0.30" in at.success[0].value
+    assert run("pages/moderator_queue.py", MOD).slider(key="queue_t_insult").value == 0.3
