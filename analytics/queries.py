@@ -210,12 +210,14 @@ def top_hashtags(con: duckdb.DuckDBPyConnection, f: PostFilter, n: int = 15) -> 
     """, params + [n])
 
 
-def _engagement_cte(ids_sql: str) -> str:
+def _engagement_cte(ids_sql: str, since: bool = False) -> str:
+    """CTE `eng`: interaction counts per post of `ids_sql`. With `since`, it takes one more parameter, a time no
+    later than the posts' creation: no interaction predates its post, and DuckDB then skips older row groups."""
     return f"""eng AS (
         SELECT post_id, count(*) FILTER (kind = 'view') AS views, count(*) FILTER (kind = 'like') AS likes,
                count(*) FILTER (kind = 'reply') AS replies, count(*) FILTER (kind = 'share') AS shares,
                count(*) FILTER (kind = 'report') AS reports
-        FROM interactions WHERE post_id IN ({ids_sql}) GROUP BY post_id)"""
+        FROM interactions WHERE post_id IN ({ids_sql}) {'AND ts >= ?' if since else ''} GROUP BY post_id)"""
 
 
 def list_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 100, order: str = "newest") -> pd.DataFrame:
@@ -234,9 +236,10 @@ def list_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 100, 
                    WHERE {where} ORDER BY coalesce(l.likes, 0) DESC, p.created_at DESC, p.post_id LIMIT ?"""
     else:
         pick = f"SELECT p.post_id FROM posts p WHERE {where} ORDER BY {order_sql[order]}, p.post_id LIMIT ?"
+    since = f.window[0] if f.window else datetime.combine(f.start, datetime.min.time()) if f.start else None
     return _df(con, f"""
         WITH sel AS ({pick}),
-        {_engagement_cte('SELECT post_id FROM sel')}
+        {_engagement_cte('SELECT post_id FROM sel', since is not None)}
         SELECT p.post_id, p.created_at, u.handle, p.topic, p.text, p.parent_id,
                coalesce(e.views, 0) AS views, coalesce(e.likes, 0) AS likes, coalesce(e.replies, 0) AS replies,
                coalesce(e.shares, 0) AS shares, s.label AS sentiment, round(s.score, 3) AS sentiment_p,
@@ -245,7 +248,7 @@ def list_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 100, 
         LEFT JOIN model_scores s ON s.post_id = p.post_id AND s.model_id = ? AND s.model_version = ?
         LEFT JOIN model_scores t ON t.post_id = p.post_id AND t.model_id = ? AND t.model_version = ?
         ORDER BY {order_sql[order]}, p.post_id
-    """, params + [limit, *_model_key("sentiment"), *_model_key("toxicity")])
+    """, params + [limit] + ([since] if since else []) + [*_model_key("sentiment"), *_model_key("toxicity")])
 
 
 def reported_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 50) -> pd.DataFrame:

@@ -194,7 +194,7 @@ def explain_window(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetim
     sent, tox = model_key("sentiment"), model_key("toxicity")
     posts = con.execute(f"""
         WITH sel AS (SELECT p.post_id {from_where} AND p.created_at >= ? AND p.created_at < ?),
-        {_engagement_cte('SELECT post_id FROM sel')}
+        {_engagement_cte('SELECT post_id FROM sel', since=True)}
         SELECT p.post_id, p.created_at, u.handle, p.topic, p.text, coalesce(e.likes, 0) AS likes,
                coalesce(e.replies, 0) AS replies, coalesce(e.shares, 0) AS shares, coalesce(e.views, 0) AS views,
                s.label AS sentiment, s.score AS sentiment_score, CAST(t.scores->>'toxic' AS DOUBLE) AS toxicity
@@ -202,7 +202,7 @@ def explain_window(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetim
         LEFT JOIN model_scores s ON s.post_id = p.post_id AND s.model_id = ? AND s.model_version = ?
         LEFT JOIN model_scores t ON t.post_id = p.post_id AND t.model_id = ? AND t.model_version = ?
         ORDER BY likes + replies + shares DESC, views DESC, p.post_id LIMIT ?
-    """, params + [start, end, *sent, *tox, n_posts]).df()
+    """, params + [start, end, start, *sent, *tox, n_posts]).df()
     return {
         "start": start, "end": end, "baseline_start": b0,
         "window_posts": wp, "baseline_posts": bp, "baseline_mean": baseline_mean,

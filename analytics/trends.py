@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import duckdb
 import pandas as pd
@@ -13,9 +13,11 @@ from analytics.scoring import model_key
 GRAINS = ("hour", "day", "week")
 
 
-def _counts(con: duckdb.DuckDBPyConnection, f: PostFilter, keys: list[str]) -> pd.DataFrame:
-    """posts, scored and per-label counts grouped by the SQL expressions `keys` (named k0, k1, ...), with shares
-    of scored posts and net = (positive - negative) / scored (NaN where nothing is scored)."""
+def _counts(con: duckdb.DuckDBPyConnection, f: PostFilter, keys: list[str], key_params: list | None = None
+            ) -> pd.DataFrame:
+    """posts, scored and per-label counts grouped by the SQL expressions `keys` (named k0, k1, ...; their `?`
+    take `key_params`), with shares of scored posts and net = (positive - negative) / scored (NaN where nothing
+    is scored)."""
     model_id, version = model_key("sentiment")
     where, params = f.where()
     cols = "".join(f"{k} AS k{i}, " for i, k in enumerate(keys))
@@ -26,7 +28,7 @@ def _counts(con: duckdb.DuckDBPyConnection, f: PostFilter, keys: list[str]) -> p
         FROM posts p
         LEFT JOIN model_scores s ON s.post_id = p.post_id AND s.model_id = ? AND s.model_version = ?
         WHERE {where} {group}
-    """, [model_id, version] + params).df()
+    """, (key_params or []) + [model_id, version] + params).df()
     scored = df["scored"].where(df["scored"] > 0)
     for label in SENTIMENTS:
         df[f"{label}_share"] = df[label] / scored
@@ -59,12 +61,18 @@ def period_comparison(con: duckdb.DuckDBPyConnection, f: PostFilter, by_topic: b
     Columns: [topic], posts, prev_posts, posts_change_pct, and for each of negative_share, positive_share, net the
     current value, `prev_` value and `_change` in points (shares x 100, net x 100); NaN where undefined.
     """
-    keys = ["coalesce(p.topic, '(none)')"] if by_topic else []
-    cur, prev = (_counts(con, g, keys).rename(columns={"k0": "topic"}) for g in (f, previous_period(f)))
-    on = ["topic"] if by_topic else []
-    if not by_topic:
-        cur["_"], prev["_"] = 0, 0
+    # One scan of both periods, split by a period key k0, rather than one query per period.
+    keys = ["p.created_at >= ?"] + (["coalesce(p.topic, '(none)')"] if by_topic else [])
+    both = _counts(con, replace(f, start=previous_period(f).start), keys, [datetime.combine(f.start, time.min)])
+    if by_topic:
+        on = ["topic"]
+        cur, prev = (both[both["k0"] == flag].drop(columns="k0").rename(columns={"k1": "topic"})
+                     for flag in (True, False))
+    else:  # a period without posts still gets its row: zero posts, undefined shares
         on = ["_"]
+        both = both.set_index("k0").reindex([True, False]).assign(_=0)
+        both[["posts", "scored"]] = both[["posts", "scored"]].fillna(0).astype(int)
+        cur, prev = both.iloc[[0]], both.iloc[[1]]
     metrics = ["negative_share", "positive_share", "net"]
     df = cur[on + ["posts", "scored"] + metrics].merge(
         prev[on + ["posts"] + metrics].rename(columns=lambda c: c if c in on else f"prev_{c}"), on=on, how="left")

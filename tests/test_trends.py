@@ -66,5 +66,7 @@ def test_sentiment_by_topic_and_previous_period(con):
     topics = trends.period_comparison(con, f, by_topic=True).set_index("topic")
     assert topics.loc["air", ["posts", "prev_posts"]].tolist() == [1, 1]
     assert topics.loc["ball", "prev_net"] == 0 and pd.isna(topics.loc["ball", "net_change"])  # p5 has a stale score
+    empty = trends.period_comparison(con, PostFilter(start=date(2026, 3, 1), end=date(2026, 3, 2))).iloc[0]
+    assert (empty["posts"], empty["prev_posts"], empty["scored"]) == (0, 0, 0) and pd.isna(empty["net"])
     with pytest.raises(ValueError):
         trends.period_comparison(con, PostFilter())
