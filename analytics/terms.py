@@ -142,13 +142,19 @@ def trending_terms(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetim
     Each period tokenises a deterministic sample of at most `sample` posts; `df.attrs` holds window_sampled,
     window_total, baseline_sampled and baseline_total.
     """
+    return _trending(con, f, start, end, baseline_days, n, min_count, sample)
+
+
+def _trending(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetime, end: datetime, baseline_days: int,
+              n: int, min_count: int, sample: int, totals: tuple[int, int] | None = None) -> pd.DataFrame:
+    """trending_terms, given the (window, baseline) post counts when the caller has them already."""
     f, b0 = _periods(f, start, end, baseline_days)
     from_where, params = _selection(f)
     periods = {"window": (pd.Timestamp(start), pd.Timestamp(end)), "baseline": (b0, pd.Timestamp(start))}
     freqs, attrs = {}, {}
-    for name, (lo, hi) in periods.items():
+    for i, (name, (lo, hi)) in enumerate(periods.items()):
         fw, pw = f"{from_where} AND p.created_at >= ? AND p.created_at < ?", params + [lo, hi]
-        total = con.execute(f"SELECT count(*) {fw}", pw).fetchone()[0]
+        total = totals[i] if totals else con.execute(f"SELECT count(*) {fw}", pw).fetchall()[0][0]
         texts = _sample_texts(con, fw, pw, total, sample)
         freqs[name] = pd.Series(_doc_freq(texts), dtype="int64")
         attrs.update({f"{name}_sampled": len(texts), f"{name}_total": total})
@@ -207,7 +213,7 @@ def explain_window(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetim
         "start": start, "end": end, "baseline_start": b0,
         "window_posts": wp, "baseline_posts": bp, "baseline_mean": baseline_mean,
         "ratio": wp / baseline_mean if baseline_mean else float("inf"),
-        "terms": trending_terms(con, f, start, end, baseline_days, n_terms),
+        "terms": _trending(con, f, start, end, baseline_days, n_terms, 5, 5000, totals=(wp, bp)),
         "topics": topics.reset_index(),
         "hashtags": tags[tags["z"] > 0].head(n_terms).reset_index(),
         "posts": posts,
