@@ -165,16 +165,25 @@ def _trending(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetime, en
     return df
 
 
-def _sql_contrast(con: duckdb.DuckDBPyConnection, item_sql: str, key: str, from_where: str, params: list,
-                  start: datetime, b0: datetime, end: datetime) -> tuple[pd.Series, pd.Series]:
-    """Posts per `key` (SQL expression `item_sql` over `p`) in the window [start, end) and the baseline [b0, start)."""
+def _contrasts(con: duckdb.DuckDBPyConnection, from_where: str, params: list, start: datetime, b0: datetime,
+               end: datetime) -> tuple[tuple[int, int], pd.DataFrame, pd.DataFrame]:
+    """Posts in the window [start, end) and the baseline [b0, start): (totals, per topic, per hashtag), the last
+    two with columns w and b indexed by topic / hashtag. One scan of the selection serves all three."""
     df = con.execute(f"""
-        SELECT item AS {key}, count(*) FILTER (in_window) AS w, count(*) FILTER (NOT in_window) AS b
-        FROM (SELECT DISTINCT p.post_id, {item_sql} AS item, p.created_at >= ? AS in_window
-              {from_where} AND p.created_at >= ? AND p.created_at < ?)
-        WHERE item IS NOT NULL GROUP BY item
-    """, [start] + params + [b0, end]).df().set_index(key)
-    return df["w"], df["b"]
+        WITH sel AS MATERIALIZED (
+            SELECT p.post_id, p.created_at >= ? AS in_window, coalesce(p.topic, '(none)') AS topic, p.hashtags
+            {from_where} AND p.created_at >= ? AND p.created_at < ?)
+        SELECT 'total' AS kind, NULL AS item, count(*) FILTER (in_window) AS w, count(*) FILTER (NOT in_window) AS b
+        FROM sel
+        UNION ALL
+        SELECT 'topic', topic, count(*) FILTER (in_window), count(*) FILTER (NOT in_window) FROM sel GROUP BY topic
+        UNION ALL
+        SELECT 'hashtag', '#' || tag, count(*) FILTER (in_window), count(*) FILTER (NOT in_window)
+        FROM (SELECT DISTINCT post_id, in_window, unnest(hashtags) AS tag FROM sel) GROUP BY tag
+    """, [start] + params + [b0, end]).df()
+    (w, b), = df.loc[df["kind"] == "total", ["w", "b"]].astype(int).values.tolist()
+    part = lambda kind: df[df["kind"] == kind].set_index("item").rename_axis(kind)[["w", "b"]]  # noqa: E731
+    return (w, b), part("topic"), part("hashtag")
 
 
 def explain_window(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetime, end: datetime,
@@ -190,25 +199,26 @@ def explain_window(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetim
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     f, b0 = _periods(f, start, end, baseline_days)
     from_where, params = _selection(f)
-    wp, bp = con.execute(f"""SELECT count(*) FILTER (p.created_at >= ?), count(*) FILTER (p.created_at < ?)
-                             {from_where} AND p.created_at >= ? AND p.created_at < ?""",
-                         [start, start] + params + [b0, end]).fetchone()
+    (wp, bp), by_topic, by_tag = _contrasts(con, from_where, params, start, b0, end)
     baseline_mean = bp * (end - start) / (start - b0)
-    period = (from_where, params, start, b0, end)
-    topics = log_odds(*_sql_contrast(con, "coalesce(p.topic, '(none)')", "topic", *period), wp, bp)
-    tags = log_odds(*_sql_contrast(con, "'#' || unnest(p.hashtags)", "hashtag", *period), wp, bp)
+    topics = log_odds(by_topic["w"], by_topic["b"], wp, bp)
+    tags = log_odds(by_tag["w"], by_tag["b"], wp, bp)
     sent, tox = model_key("sentiment"), model_key("toxicity")
     posts = con.execute(f"""
         WITH sel AS (SELECT p.post_id {from_where} AND p.created_at >= ? AND p.created_at < ?),
-        {_engagement_cte('SELECT post_id FROM sel', since=True)}
-        SELECT p.post_id, p.created_at, u.handle, p.topic, p.text, coalesce(e.likes, 0) AS likes,
-               coalesce(e.replies, 0) AS replies, coalesce(e.shares, 0) AS shares, coalesce(e.views, 0) AS views,
+        {_engagement_cte('SELECT post_id FROM sel', since=True)},
+        top AS (  -- the few posts shown first, then their details and scores
+            SELECT sel.post_id, coalesce(e.likes, 0) AS likes, coalesce(e.replies, 0) AS replies,
+                   coalesce(e.shares, 0) AS shares, coalesce(e.views, 0) AS views
+            FROM sel LEFT JOIN eng e USING (post_id)
+            ORDER BY likes + replies + shares DESC, views DESC, sel.post_id LIMIT ?)
+        SELECT p.post_id, p.created_at, u.handle, p.topic, p.text, top.likes, top.replies, top.shares, top.views,
                s.label AS sentiment, s.score AS sentiment_score, CAST(t.scores->>'toxic' AS DOUBLE) AS toxicity
-        FROM sel JOIN posts p USING (post_id) JOIN users u ON u.user_id = p.author_id LEFT JOIN eng e USING (post_id)
+        FROM top JOIN posts p USING (post_id) JOIN users u ON u.user_id = p.author_id
         LEFT JOIN model_scores s ON s.post_id = p.post_id AND s.model_id = ? AND s.model_version = ?
         LEFT JOIN model_scores t ON t.post_id = p.post_id AND t.model_id = ? AND t.model_version = ?
-        ORDER BY likes + replies + shares DESC, views DESC, p.post_id LIMIT ?
-    """, params + [start, end, start, *sent, *tox, n_posts]).df()
+        ORDER BY top.likes + top.replies + top.shares DESC, top.views DESC, p.post_id
+    """, params + [start, end, start, n_posts, *sent, *tox]).df()
     return {
         "start": start, "end": end, "baseline_start": b0,
         "window_posts": wp, "baseline_posts": bp, "baseline_mean": baseline_mean,
