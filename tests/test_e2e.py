@@ -140,7 +140,7 @@ def test_moderator_removes_a_flagged_post_and_the_audit_page_shows_it(server, pa
     page.get_by_role("button", name="Remove (X)").click()
     page.get_by_text("Removed (harassment). Next item loaded.").wait_for()
     page.get_by_role("link", name="Audit log").click()
-    page.get_by_text("Events").wait_for()
+    page.get_by_text("Events", exact=True).wait_for()
     rows = download_csv(page, page.get_by_role("button", name=re.compile(r"Export CSV \(1 rows\)")))
     assert [(r["moderator"], r["action"], r["reason_code"]) for r in rows] == [("mod1", "remove", "harassment")]
     server["removed"] = rows[0]["post_id"]
