@@ -1,15 +1,21 @@
-"""Moderator: posts that users reported, most reported first, with thread context and decision state."""
+"""Moderator: posts that users reported, most reported first, with thread context, decision state and a
+decision form per post."""
 import streamlit as st
 
+from analytics import moderation
 from components import data, privacy
 from components.auth import require
 from components.filters import post_filter
+from components.moderation import decide
 from components.post_card import post_card
 
-require("moderate")
+user = require("moderate")
 
 st.title("Reported posts")
-st.caption("Posts flagged by user reports. The model-flagged review queue with decisions builds on this.")
+st.caption("Posts users reported, most reports first. Decisions here are the same events as in the review queue "
+           "(audited, undoable there with Undo).")
+if notice := st.session_state.pop("reports_notice", None):
+    st.success(notice)
 f = post_filter("reports")
 limit = st.slider("Show", 10, 200, 30, step=10)
 rep = data.reported_posts(f, limit)
@@ -29,3 +35,15 @@ for p in rep.to_dict("records"):
         if not parent.empty:
             with st.expander("In reply to"):
                 post_card(parent.iloc[0].to_dict())
+    with st.expander("Decide"):
+        c = st.columns([1, 2, 1])
+        action = c[0].selectbox("Action", moderation.ACTIONS, key=f"reports_action_{p['post_id']}")
+        reason = c[1].selectbox("Reason", moderation.reason_codes(action), key=f"reports_reason_{p['post_id']}",
+                                format_func=lambda code: f"{code}: {moderation.POLICY[code]}")
+        if c[2].button("Record", key=f"reports_go_{p['post_id']}", type="primary"):
+            try:
+                decide(user, p["post_id"], action, reason, None)
+                st.session_state["reports_notice"] = f"Recorded: {action} ({reason})."
+            except moderation.ClaimedByOther:
+                st.session_state["reports_notice"] = "Another moderator is reviewing this post; nothing recorded."
+            st.rerun()

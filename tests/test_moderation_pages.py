@@ -159,3 +159,15 @@ def test_admin_saves_a_team_threshold_that_queues_start_from(db):
     at.button(key="quality_save").click().run()
     assert not at.exception and "insult threshold is now 0.30" in at.success[0].value
     assert run("pages/moderator_queue.py", MOD).slider(key="queue_t_insult").value == 0.3
+
+
+def test_decide_on_a_reported_post(db):
+    at = run("pages/moderator_reports.py", MOD)
+    first = next(b for b in at.button if b.key and b.key.startswith("reports_go_"))
+    post = first.key.removeprefix("reports_go_")
+    at.selectbox(key=f"reports_action_{post}").set_value("escalate").run()
+    at.selectbox(key=f"reports_reason_{post}").set_value("threat").run()
+    at.button(key=f"reports_go_{post}").click().run()
+    assert not at.exception and at.success[0].value == "Recorded: escalate (threat)."
+    assert decisions(db) == [(post, "maria", "escalate", "threat", None, None)]
+    assert any("· escalate" in c.value for c in at.caption), "the card shows the new state"
