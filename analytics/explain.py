@@ -44,3 +44,17 @@ def explain_toxicity(text: str, label: str = "toxic") -> list[tuple[str, float]]
     from analytics import models
 
     return occlusion(text, models.toxicity_probs, models.TOXICITY_LABELS.index(label))
+
+
+def offending_words(text: str, label: str = "toxic", alone: float = 0.5) -> list[tuple[str, float]]:
+    """Word weights toward toxicity label `label` for highlighting or masking: the occlusion attribution, raised
+    to the word's own P(label) when the model scores the word by itself at or above `alone`. Occlusion alone
+    misses the offending words of a text that stays toxic without any single one of them (P saturates at 1)."""
+    from analytics import models
+
+    target = models.TOXICITY_LABELS.index(label)
+    pairs = explain_toxicity(text, label)
+    if not pairs:
+        return pairs
+    own = models.toxicity_probs([w for w, _ in pairs[:MAX_WORDS]])[:, target]
+    return [(w, max(a, float(own[i])) if i < len(own) and own[i] >= alone else a) for i, (w, a) in enumerate(pairs)]

@@ -6,14 +6,14 @@ import streamlit as st
 
 from analytics import moderation
 from analytics.auth import User
-from analytics.explain import explain_toxicity
+from analytics.explain import offending_words
 from components import data, privacy
 from components.highlight import attribution_markdown
 from components.post_card import escape_md, post_card
 from components.resources import cursor, models, write_lock
 
 PAST = {"approve": "approved", "remove": "removed", "escalate": "escalated"}
-MASK_AT = 0.05  # a word whose removal lowers P(toxic) by 5 points or more counts as offending
+MASK_AT = 0.05  # offending: removing the word lowers P(toxic) by 5 points, or the word alone is toxic
 
 
 def queue_settings(key: str, topics: list[str], team: dict[str, float]) -> dict:
@@ -47,7 +47,7 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
     """One queued post: text (offending words masked until revealed, or highlighted), label scores against their
     thresholds, the author's record and the thread it replies to."""
     models()
-    pairs = explain_toxicity(privacy.text(item["text"]))
+    pairs = offending_words(privacy.text(item["text"]))
     with st.container(border=True):
         meta = [f"@{privacy.handle(item['handle'])}", str(item["created_at"])[:16], item["topic"] or "",
                 f"reach {item['reach']:,}"]

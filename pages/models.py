@@ -89,8 +89,8 @@ with tab_try:
             flagged = tox["toxic"] >= m.TOXIC_THRESHOLD
             st.markdown(f"**Toxicity: {'flagged' if flagged else 'not flagged'}**")
             st.plotly_chart(charts.probability_bars(tox, m.TOXIC_THRESHOLD), width="stretch")
-            st.markdown(attribution_markdown(explain.explain_toxicity(text)))
-            st.caption("Red: words raising P(toxic); blue: words lowering it (occlusion).")
+            st.markdown(attribution_markdown(explain.offending_words(text)))
+            st.caption("Red: words raising P(toxic) (occlusion) or toxic on their own; blue: words lowering it.")
 
 st.divider()
 st.subheader("Score the store")

@@ -31,3 +31,11 @@ def test_sentiment_explanation():
 def test_highlight_markdown_is_escaped():
     md = attribution_markdown([("**x**", 0.5), ("](javascript:1)", -0.5), ("ok", 0.0)])
     assert md == r":red-background[\*\*x\*\*] :blue-background[\]\(javascript\:1\)] ok"
+
+
+def test_offending_words_catch_what_saturated_occlusion_misses():
+    text = "@AmericanAir YOU FUCKING SUCK"
+    assert max(a for _, a in explain.explain_toxicity(text)) < 0.05, "P(toxic) stays ~1 without any one word"
+    weights = dict(explain.offending_words(text))
+    assert weights["FUCKING"] > 0.5 and weights["SUCK"] > 0.5 and weights["@AmericanAir"] < 0.05
+    assert all(a < 0.05 for _, a in explain.offending_words("what a lovely flight, thanks crew"))
