@@ -30,7 +30,7 @@ def redact(text: str) -> str:
     return text
 
 
-def _secret(path: Path | None = None) -> bytes:
+def pseudonym_key(path: Path | None = None) -> bytes:
     """The installation's pseudonym key (env SOCIAL_PSEUDONYM_KEY, else created once in data/pseudonym.key)."""
     if env := os.environ.get("SOCIAL_PSEUDONYM_KEY"):
         return env.encode()
@@ -56,7 +56,7 @@ TEXT_COLUMNS = ("text", "preview", "parent_text", "note")
 def redact_frame(df: pd.DataFrame, key: bytes | None = None) -> pd.DataFrame:
     """A copy of `df` for export with redaction on: text columns redacted, user-identifying columns replaced by
     pseudonyms (the same user gets the same pseudonym in every export of this installation)."""
-    key = key if key is not None else _secret()
+    key = key if key is not None else pseudonym_key()
     out = df.copy()
     for col in out.columns:
         if col in TEXT_COLUMNS:

@@ -39,6 +39,8 @@ CHINESE_STOPWORDS = {
     "她们", "自己", "什么", "这个", "那个", "这样", "因为", "所以", "如果", "但是", "还是", "就是", "可以", "已经",
     "现在", "然后", "而且", "或者", "以及", "一些", "还有", "真的", "知道", "觉得",
 }
+MIN_COUNT = 5  # a trending term is in at least this many window posts
+TREND_SAMPLE = 5000  # posts tokenised per period for trending terms
 STOPWORDS_ALL = frozenset(STOPWORDS) | SOCIAL_STOPWORDS | CHINESE_STOPWORDS
 _DISCARD = STOPWORDS_ALL | {""}
 
@@ -133,7 +135,8 @@ def _periods(f: PostFilter, start: datetime, end: datetime, baseline_days: int):
 
 
 def trending_terms(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetime, end: datetime,
-                   baseline_days: int = 14, n: int = 20, min_count: int = 5, sample: int = 5000) -> pd.DataFrame:
+                   baseline_days: int = 14, n: int = 20, min_count: int = MIN_COUNT,
+                   sample: int = TREND_SAMPLE) -> pd.DataFrame:
     """Terms bursting in [start, end) against the `baseline_days` before `start`, among posts matching `f`.
 
     `f`'s own date range is ignored: the window and its baseline set the time. Columns term, window_posts,
@@ -223,7 +226,7 @@ def explain_window(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetim
         "start": start, "end": end, "baseline_start": b0,
         "window_posts": wp, "baseline_posts": bp, "baseline_mean": baseline_mean,
         "ratio": wp / baseline_mean if baseline_mean else float("inf"),
-        "terms": _trending(con, f, start, end, baseline_days, n_terms, 5, 5000, totals=(wp, bp)),
+        "terms": _trending(con, f, start, end, baseline_days, n_terms, MIN_COUNT, TREND_SAMPLE, totals=(wp, bp)),
         "topics": topics.reset_index(),
         "hashtags": tags[tags["z"] > 0].head(n_terms).reset_index(),
         "posts": posts,

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import privacy
+from components.resources import pseudonym_key
 
 REDACT, DP, EPSILON = "privacy_redact", "privacy_dp", "privacy_epsilon"
 
@@ -37,12 +38,12 @@ def text(value: str) -> str:
 
 def handle(value: str) -> str:
     """A user handle as this session may see it (a pseudonym when redacting)."""
-    return privacy.pseudonym(value, privacy._secret()) if redacting() else value
+    return privacy.pseudonym(value, pseudonym_key()) if redacting() else value
 
 
 def shown(df: pd.DataFrame) -> pd.DataFrame:
     """A table as this session may see it."""
-    return privacy.redact_frame(df) if redacting() else df
+    return privacy.redact_frame(df, pseudonym_key()) if redacting() else df
 
 
 def export(df: pd.DataFrame, aggregate: bool = False) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from analytics import auth, build, drafts, models as model_api, recommend, sentiment, store, toxicity
+from analytics import auth, build, drafts, models as model_api, privacy, recommend, sentiment, store, toxicity
 
 
 @st.cache_resource(show_spinner=False)
@@ -68,3 +68,9 @@ def embedding_index(path: str, days: float) -> recommend.EmbeddingIndex:
 def drafter() -> drafts.Drafter:
     """The one SmolLM2 drafter (loaded on first use, one generation at a time, finished drafts cached)."""
     return drafts.Drafter()
+
+
+@st.cache_resource(show_spinner=False)
+def pseudonym_key() -> bytes:
+    """This installation's pseudonym key, read (or created) once per process rather than per post card."""
+    return privacy.pseudonym_key()

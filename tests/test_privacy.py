@@ -30,8 +30,8 @@ def test_redact_frame_pseudonymises_ids_consistently():
 
 def test_secret_is_created_once_and_private(tmp_path, monkeypatch):
     monkeypatch.delenv("SOCIAL_PSEUDONYM_KEY", raising=False)
-    key = privacy._secret(tmp_path / "k")
-    assert key == privacy._secret(tmp_path / "k") and len(key) == 64
+    key = privacy.pseudonym_key(tmp_path / "k")
+    assert key == privacy.pseudonym_key(tmp_path / "k") and len(key) == 64
     assert (tmp_path / "k").stat().st_mode & 0o777 == 0o600
 
 
