@@ -4,14 +4,28 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: setup fonts browser db run test clean
+.PHONY: setup fonts browser db run test clean lock
 
-# requirements-nodeps.txt holds packages whose declared dependencies we must not pull (TensorFlow).
-$(STAMP): requirements.txt requirements-nodeps.txt
+# Installs exact pins only: requirements.lock (every package, made from requirements.txt by `make lock`) and
+# requirements-nodeps.txt (packages whose declared dependencies we must not pull: TensorFlow, llama-cpp-python).
+$(STAMP): requirements.lock requirements-nodeps.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	touch $(STAMP)
+
+# Refreshes requirements.lock from requirements.txt (the direct dependencies) with pip-tools in a throwaway venv;
+# existing pins are kept where they still fit: `make lock LOCK_ARGS=--upgrade` moves everything to the newest.
+# The local CPU torch wheel resolves as torch==X+cpu: the lock pins plain torch==X, which still installs it here.
+PIP_TOOLS := pip-tools==7.6.2
+LOCK_ARGS ?=
+lock:
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && python3 -m venv "$$tmp" && \
+	  "$$tmp/bin/pip" install -q --disable-pip-version-check $(PIP_TOOLS) && \
+	  CUSTOM_COMPILE_COMMAND="make lock" "$$tmp/bin/pip-compile" -q --allow-unsafe --strip-extras \
+	    --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) -o requirements.lock requirements.txt
+	sed -i 's/^torch==\([^+]*\)+cpu$$/torch==\1/' requirements.lock
+	@! grep -qiE '^(nvidia-|triton==)' requirements.lock || { echo "error: CUDA packages in requirements.lock"; exit 1; }
 
 setup: $(STAMP) fonts
 

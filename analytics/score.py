@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analytics import models, scoring, store
+from analytics import models, store
+from analytics.models import scoring
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--all", action="store_true", help="score every post that lacks a current score")
-    ap.add_argument("--model", choices=scoring.MODELS, action="append", help="only this model (repeatable)")
+    ap.add_argument("--model", choices=models.MODELS, action="append", help="only this model (repeatable)")
     ap.add_argument("--limit", type=int, default=None, help="at most N posts per model")
     ap.add_argument("--db", default=None, help="database (default: $SOCIAL_DB or data/social.duckdb)")
     args = ap.parse_args(argv)
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"Scoring on {models.device()}")
     try:
-        done = scoring.score_posts(con, names=args.model or scoring.MODELS, limit=args.limit, progress=progress)
+        done = scoring.score_posts(con, names=args.model or models.MODELS, limit=args.limit, progress=progress)
     except KeyboardInterrupt:
         print("\nInterrupted: finished chunks are saved; run the same command to continue.", file=sys.stderr)
         return 130

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from analytics import drafts  # noqa: E402
+from analytics.models import drafts  # noqa: E402
 
 MESSAGES = drafts.spike_summary_prompt(
     "Tue 14:00-16:00", ["outage", "wifi", "router"], ["network problems"],

@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from analytics import queries, scoring, store, synth, terms, trends  # noqa: E402
-from analytics.queries import PostFilter  # noqa: E402
+from analytics import store  # noqa: E402
+from analytics.analyst import queries, terms, trends  # noqa: E402
+from analytics.analyst.filters import PostFilter  # noqa: E402
+from analytics.data import synth  # noqa: E402
+from analytics.models import coverage  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 KEYWORD = "love"  # in ~2% of the texts
@@ -27,8 +30,8 @@ KEYWORD = "love"  # in ~2% of the texts
 QUERIES: list[tuple[str, Callable[..., object], bool]] = [
     ("filter_options", lambda con, f: queries.filter_options(con), False),
     ("overview", lambda con, f: queries.overview(con), False),
-    ("label_counts toxicity", lambda con, f: scoring.label_counts(con, "toxicity", 0.5), False),
-    ("coverage", scoring.coverage, True),
+    ("label_counts toxicity", lambda con, f: coverage.label_counts(con, "toxicity", 0.5), False),
+    ("coverage", coverage.coverage, True),
     ("volume_by_day", queries.volume_by_day, True),
     ("topic_summary", queries.topic_summary, True),
     ("top_hashtags", queries.top_hashtags, True),
@@ -61,7 +64,7 @@ def ensure_store(n_posts: int, scores_from: Path) -> Path:
         return db
     con = store.connect(db)
     try:
-        if scoring.coverage(con)["sentiment"][0] == 0:
+        if coverage.coverage(con)["sentiment"][0] == 0:
             print(f"{db}: copying scores from {scores_from}: {synth.copy_scores(con, scores_from)}")
     finally:
         con.close()

@@ -1,6 +1,6 @@
 """Median 'For You' feed time per user on the sample store and on the 1M-post synthetic store (read-only).
 
-Usage: .venv/bin/python bench/recommend.py [--sample PATH] [--big PATH] [--users 5] [--runs 5]
+Usage: .venv/bin/python bench/feed.py [--sample PATH] [--big PATH] [--users 5] [--runs 5]
 
 The sample is data/scored_sample.duckdb (a fully scored copy of the sample, so it has embeddings), else
 data/social.duckdb. The synthetic store has model scores but no embeddings; its posts reuse the sample's texts, so
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from analytics import recommend, store  # noqa: E402
+from analytics import feed, store  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -69,11 +69,11 @@ def bench(db: Path, users: int, runs: int, borrow_from: Path | None) -> dict:
             else:
                 note = ("NO EMBEDDINGS: semantic relevance is 0 and the similar-posts source is off; store them "
                         f"with `.venv/bin/python -m analytics.score --all --model sentiment --db {db}`")
-        index = recommend.EmbeddingIndex.build(con)
+        index = feed.EmbeddingIndex.build(con)
         out = {"note": note, "index_ms": index.build_ms, "index_rows": len(index), "users": {}}
         for user in pick_users(con, users):
-            recommend.recommend(con, user, index=index)  # warm-up
-            feeds = [recommend.recommend(con, user, index=index) for _ in range(runs)]
+            feed.recommend(con, user, index=index)  # warm-up
+            feeds = [feed.recommend(con, user, index=index) for _ in range(runs)]
             stages = {k: statistics.median(f.timings[k] for f in feeds) for k in feeds[0].timings}
             out["users"][user] = {"stages": stages, "engaged": feeds[0].context.engaged,
                                   "candidates": feeds[0].candidates["unique"], "items": len(feeds[0].items)}

@@ -10,11 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from analytics import corpus, models, sentiment, toxicity  # noqa: E402
+from analytics import models  # noqa: E402
+from analytics.data import corpus  # noqa: E402
+from analytics.models import sentiment, toxicity  # noqa: E402
 
 
 def naive(texts: list[str]) -> None:

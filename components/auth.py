@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from analytics import auth
+from analytics.access import auth
 from components.post_card import escape_md
 from components.resources import first_admin_password_file
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from analytics import clouds
-from analytics.queries import SENTIMENTS, PostFilter
+from analytics.analyst import clouds
+from analytics.analyst.filters import SENTIMENTS, PostFilter
 from components import data
 from components.drilldown import table
 

@@ -6,8 +6,12 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from analytics import moderation, queries, recommend, recommend_eval, scoring, store, terms, trends
-from analytics.queries import PostFilter
+from analytics import feed as feed_api
+from analytics import moderation, store
+from analytics.analyst import queries, terms, trends
+from analytics.analyst.filters import PostFilter
+from analytics.feed import evaluation as feed_eval
+from analytics.models import coverage
 from components.resources import cursor, embedding_index, models
 
 _CACHE = dict(ttl=600, max_entries=64, show_spinner=False)
@@ -50,7 +54,7 @@ def list_posts(f: PostFilter, limit: int, order: str) -> pd.DataFrame:
 
 @st.cache_data(**_CACHE)
 def reported_posts(f: PostFilter, limit: int) -> pd.DataFrame:
-    return _run(queries.reported_posts, f, limit)
+    return _run(moderation.reported_posts, f, limit)
 
 
 @st.cache_data(**_CACHE)
@@ -60,17 +64,12 @@ def get_post(post_id: str) -> pd.DataFrame:
 
 @st.cache_data(**_CACHE)
 def search_users(query: str, limit: int = 20) -> pd.DataFrame:
-    return _run(queries.search_users, query, limit)
+    return _run(feed_api.search_users, query, limit)
 
 
 @st.cache_data(**_CACHE)
 def user_profile(user_id: str) -> dict:
-    return _run(queries.user_profile, user_id)
-
-
-@st.cache_data(**_CACHE)
-def following_feed(user_id: str, limit: int) -> pd.DataFrame:
-    return _run(queries.following_feed, user_id, limit)
+    return _run(feed_api.user_profile, user_id)
 
 
 @st.cache_data(**_CACHE)
@@ -108,44 +107,44 @@ def explain_window(f: PostFilter, start: datetime, end: datetime) -> dict:
     return _run(terms.explain_window, f, start, end)
 
 
-def _reader(cur, reader: str | tuple[tuple[str, ...], str]) -> str | recommend.UserContext:
+def _reader(cur, reader: str | tuple[tuple[str, ...], str]) -> str | feed_api.UserContext:
     """A user id as is; a persona (topics, interest text) as its context."""
     if isinstance(reader, str):
         return reader
     topics, text = reader
-    return recommend.persona_context(cur, topics, text or None)
+    return feed_api.persona_context(cur, topics, text or None)
 
 
 @st.cache_data(**_CACHE)
-def feed(reader: str | tuple[tuple[str, ...], str], weights: recommend.Weights,
-         settings: recommend.Settings) -> recommend.Feed:
+def feed(reader: str | tuple[tuple[str, ...], str], weights: feed_api.Weights,
+         settings: feed_api.Settings) -> feed_api.Feed:
     """The reader's feed (a user id, or a persona as (topics, interest text)) with the cached embedding index."""
     index = embedding_index(str(store.db_path()), settings.window_days)
     with cursor() as cur:
-        return recommend.recommend(cur, _reader(cur, reader), weights, settings, index=index)
+        return feed_api.recommend(cur, _reader(cur, reader), weights, settings, index=index)
 
 
 @st.cache_data(**_CACHE)
 def who_to_follow(reader: str | tuple[tuple[str, ...], str], n: int = 10) -> pd.DataFrame:
     with cursor() as cur:
-        return recommend.who_to_follow(cur, _reader(cur, reader), n)
+        return feed_api.who_to_follow(cur, _reader(cur, reader), n)
 
 
 @st.cache_data(**_CACHE)
 def topic_suggestions(reader: str | tuple[tuple[str, ...], str], n: int = 5) -> pd.DataFrame:
     with cursor() as cur:
-        return recommend.topic_suggestions(cur, _reader(cur, reader), n)
+        return feed_api.topic_suggestions(cur, _reader(cur, reader), n)
 
 
 @st.cache_data(**_CACHE)
 def data_end() -> datetime:
-    return _run(recommend.data_end)
+    return _run(feed_api.data_end)
 
 
 @st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
-def evaluation(cutoff: datetime, k: int, n_users: int, weights: recommend.Weights,
-               settings: recommend.Settings) -> pd.DataFrame:
-    return _run(recommend_eval.evaluate, cutoff, k, n_users, weights=weights, settings=settings)
+def evaluation(cutoff: datetime, k: int, n_users: int, weights: feed_api.Weights,
+               settings: feed_api.Settings) -> pd.DataFrame:
+    return _run(feed_eval.evaluate, cutoff, k, n_users, weights=weights, settings=settings)
 
 
 @st.cache_data(**_CACHE)
@@ -166,4 +165,4 @@ def model_speed() -> dict:
 
 @st.cache_data(**_CACHE)
 def label_counts(name: str, threshold: float | None = None) -> pd.DataFrame:
-    return _run(scoring.label_counts, name, threshold)
+    return _run(coverage.label_counts, name, threshold)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.drafts import DRAFT_LABEL, Messages
+from analytics.models.drafts import DRAFT_LABEL, Messages
 from components.resources import drafter
 
 

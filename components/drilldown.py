@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.queries import PostFilter
+from analytics.analyst.filters import PostFilter
 from components import data, privacy
 from components.post_card import escape_md
 

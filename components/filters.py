@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.queries import SENTIMENTS, PostFilter, filter_from_params, filter_to_params
+from analytics.analyst.filters import SENTIMENTS, PostFilter, filter_from_params, filter_to_params
 from components import data
 
 URL_KEYS = ("from", "to", "topic", "tag", "q", "author", "lang", "sentiment")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import moderation
-from analytics.auth import User
-from analytics.explain import offending_words
+from analytics.access.auth import User
+from analytics.models.explain import offending_words
 from components import data, privacy
 from components.highlight import attribution_markdown
 from components.post_card import escape_md, post_card
-from components.resources import cursor, models, write_lock
+from components.resources import cursor, models
 
 PAST = {"approve": "approved", "remove": "removed", "escalate": "escalated"}
 MASK_AT = 0.05  # offending: removing the word lowers P(toxic) by 5 points, or the word alone is toxic
@@ -82,14 +82,14 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
 
 def claim_next(user: User, s: dict) -> str | None:
     """Claim the next item for `user` under settings `s` (another moderator's live claim is skipped)."""
-    with write_lock(), cursor() as cur:
+    with cursor() as cur:
         return moderation.claim_next(cur, user.username, s["thresholds"], s["order"], s["labels"], s["topics"],
                                      s["author"], s["include_escalated"])
 
 
 def decide(user: User, post_id: str, action: str, reason: str, note: str | None) -> int:
     """Record a decision by `user` (the analytics layer checks the role)."""
-    with write_lock(), cursor() as cur:
+    with cursor() as cur:
         decision = moderation.decide(cur, user, post_id, action, reason, note or None)
     data.clear()
     return decision
@@ -98,7 +98,7 @@ def decide(user: User, post_id: str, action: str, reason: str, note: str | None)
 def bulk_decide(user: User, post_ids: list[str], action: str, reason: str, note: str | None) -> str:
     """Record one decision per post as a single all-or-nothing batch; returns its batch id."""
     bar = st.progress(0.0, text=f"Recording {len(post_ids):,} decisions…")
-    with write_lock(), cursor() as cur:
+    with cursor() as cur:
         batch = moderation.bulk_decide(cur, user, post_ids, action, reason, note or None,
                                        progress=lambda d, t: bar.progress(d / max(t, 1)))
     data.clear()
@@ -107,7 +107,7 @@ def bulk_decide(user: User, post_ids: list[str], action: str, reason: str, note:
 
 def undo_last(user: User) -> int | None:
     """Undo `user`'s latest decision (a new 'undo' event); returns the undone decision id."""
-    with write_lock(), cursor() as cur:
+    with cursor() as cur:
         undone = moderation.undo_last(cur, user)
     data.clear()
     return undone
@@ -115,7 +115,7 @@ def undo_last(user: User) -> int | None:
 
 def save_thresholds(user: User, new: dict[str, float]) -> dict[str, float]:
     """Set team thresholds (admins); audited."""
-    with write_lock(), cursor() as cur:
+    with cursor() as cur:
         merged = moderation.save_thresholds(cur, user, new)
     data.clear()
     return merged
@@ -123,5 +123,5 @@ def save_thresholds(user: User, new: dict[str, float]) -> dict[str, float]:
 
 def release(user: User, post_id: str) -> None:
     """Give a claimed item back to the queue."""
-    with write_lock(), cursor() as cur:
+    with cursor() as cur:
         moderation.release(cur, user.username, post_id)

@@ -6,7 +6,7 @@ import csv
 import pandas as pd
 import streamlit as st
 
-from analytics import privacy
+from analytics.access import privacy
 from components.resources import pseudonym_key
 
 REDACT, DP, EPSILON = "privacy_redact", "privacy_dp", "privacy_epsilon"

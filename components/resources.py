@@ -1,15 +1,19 @@
-"""The one place that creates process-wide cached resources: the DuckDB connection, the models, the write lock."""
+"""The one place that creates process-wide cached resources: the DuckDB connection, the models, the drafter.
+
+Writes need no lock from here: analytics.store serialises every write of the process."""
 from __future__ import annotations
 
-import threading
-from types import ModuleType
-
 from pathlib import Path
+from types import ModuleType
 
 import duckdb
 import streamlit as st
 
-from analytics import auth, build, drafts, models as model_api, privacy, recommend, sentiment, store, toxicity
+from analytics import feed, store
+from analytics import models as model_api
+from analytics.access import auth, privacy
+from analytics.data import build
+from analytics.models import drafts, sentiment, toxicity
 
 
 @st.cache_resource(show_spinner=False)
@@ -25,12 +29,6 @@ def connection(path: str) -> duckdb.DuckDBPyConnection:
 def cursor() -> duckdb.DuckDBPyConnection:
     """A per-call cursor on the shared connection: DuckDB connections must not be shared across threads."""
     return connection(str(store.db_path())).cursor()
-
-
-@st.cache_resource(show_spinner=False)
-def write_lock() -> threading.Lock:
-    """Serialises write transactions from concurrent sessions (conflicting DuckDB upserts would abort)."""
-    return threading.Lock()
 
 
 @st.cache_resource(show_spinner="Loading models (first use only)…")
@@ -58,10 +56,10 @@ def first_admin_password_file() -> str | None:
 
 
 @st.cache_resource(ttl=600, max_entries=4, show_spinner="Indexing recent post embeddings…")
-def embedding_index(path: str, days: float) -> recommend.EmbeddingIndex:
+def embedding_index(path: str, days: float) -> feed.EmbeddingIndex:
     """Embeddings of the last `days` of posts of the store at `path`, for the feed's similarity search; cleared
     after scoring writes new embeddings."""
-    return recommend.EmbeddingIndex.build(cursor(), days)
+    return feed.EmbeddingIndex.build(cursor(), days)
 
 
 @st.cache_resource(show_spinner=False)

@@ -5,10 +5,11 @@ from typing import Sequence
 
 import streamlit as st
 
-from analytics import scoring
-from analytics.queries import PostFilter
+from analytics.analyst.filters import PostFilter
+from analytics.models import coverage, scoring
+from analytics.models.registry import MODELS
 from components import data
-from components.resources import cursor, embedding_index, models, write_lock
+from components.resources import cursor, embedding_index, models
 
 AUTO_LIMIT = 3000  # scored without asking: about half a minute on 2 CPU cores
 
@@ -16,7 +17,7 @@ AUTO_LIMIT = 3000  # scored without asking: about half a minute on 2 CPU cores
 def scoring_panel(f: PostFilter, key: str) -> dict[str, tuple[int, int]]:
     """Show model coverage of the selection and a button that scores what is missing. Returns the coverage."""
     with cursor() as cur:
-        cov = scoring.coverage(cur, f)
+        cov = coverage.coverage(cur, f)
     missing = max(total - n for n, total in cov.values())
     cols = st.columns(len(cov) + 1)
     for col, (name, (n, total)) in zip(cols, cov.items()):
@@ -31,7 +32,7 @@ def ensure_scored(f: PostFilter, key: str, name: str = "sentiment") -> tuple[int
     """Before a chart that needs model `name`: score the selection's unscored posts at once (with progress) when
     there are at most AUTO_LIMIT of them, else offer a button. Returns (scored, total) of the selection."""
     with cursor() as cur:
-        n, total = scoring.coverage(cur, f)[name]
+        n, total = coverage.coverage(cur, f)[name]
     missing = total - n
     if not missing:
         return n, total
@@ -48,7 +49,7 @@ def _stop(key: str) -> None:
     st.session_state[f"{key}_stopped"] = True
 
 
-def _run(f: PostFilter, key: str, names: Sequence[str] = scoring.MODELS) -> None:
+def _run(f: PostFilter, key: str, names: Sequence[str] = MODELS) -> None:
     models()
     st.button("Stop", key=f"{key}_stop", on_click=_stop, args=(key,),
               help="Stops after the batch in flight; finished batches are kept.")
@@ -56,7 +57,7 @@ def _run(f: PostFilter, key: str, names: Sequence[str] = scoring.MODELS) -> None
         bar = st.progress(0.0)
         with cursor() as cur:
             done = scoring.score_posts(
-                cur, f, names=names, write_lock=write_lock(),
+                cur, f, names=names,
                 progress=lambda d, t, msg: bar.progress(d / max(t, 1), text=msg))
         status.update(label="Scored " + ", ".join(f"{n:,} posts ({m})" for m, n in done.items()), state="complete")
     data.clear()

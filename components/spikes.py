@@ -6,8 +6,8 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from analytics import drafts
-from analytics.queries import PostFilter
+from analytics.analyst.filters import PostFilter
+from analytics.models import drafts
 from components import data, privacy
 from components.drafts import draft
 from components.drilldown import STEP, table

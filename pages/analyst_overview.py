@@ -2,7 +2,7 @@
 spikes and drill-down, topics, hashtags and posts."""
 import streamlit as st
 
-from analytics.spikes import detect_spikes, volume_spikes
+from analytics.analyst.spikes import detect_spikes, volume_spikes
 from components import charts, data, privacy
 from components.auth import require
 from components.drilldown import drill_down, drill_filter, selectable_chart, table

@@ -2,8 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import explain
-from analytics.queries import PostFilter
+from analytics.analyst.filters import PostFilter
+from analytics.models import explain
 from components import charts, data
 from components.auth import require
 from components.highlight import attribution_markdown

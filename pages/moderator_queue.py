@@ -2,7 +2,8 @@
 filtered queue at once. Keys: A approve, X remove, E escalate, S skip, U undo."""
 import streamlit as st
 
-from analytics import drafts, moderation
+from analytics import moderation
+from analytics.models import drafts
 from components import data, privacy
 from components.auth import require
 from components.drafts import draft

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from analytics import recommend
-from analytics.queries import PostFilter
+from analytics import feed as feed_api
+from analytics.analyst.filters import PostFilter
 from components import charts, data
 from components.auth import require
 from components.drilldown import table
@@ -17,22 +17,22 @@ from components.scoring import ensure_scored
 require("view_feeds")
 
 
-def strategy(key: str, defaults: recommend.Weights, lam: float) -> tuple[recommend.Weights, recommend.Settings]:
+def strategy(key: str, defaults: feed_api.Weights, lam: float) -> tuple[feed_api.Weights, feed_api.Settings]:
     """Weight and diversity sliders (sidebar) for one strategy."""
     w = {c: st.slider(c.replace("_", " "), 0.0, 1.0, float(getattr(defaults, c)), 0.05, key=f"{key}_{c}")
-         for c in recommend.COMPONENTS}
+         for c in feed_api.COMPONENTS}
     half_life = st.slider("recency half-life (hours)", 1, 168, int(defaults.half_life_hours), key=f"{key}_half")
     mmr = st.slider("MMR λ (1 = relevance only, lower = more diverse)", 0.0, 1.0, lam, 0.05, key=f"{key}_mmr")
     if sum(w.values()) == 0:
         st.warning("All weights are 0: using the defaults.")
-        return recommend.Weights(), recommend.Settings(n=n, mmr_lambda=mmr, thresholds=team)
-    return (recommend.Weights(**w, half_life_hours=half_life),
-            recommend.Settings(n=n, mmr_lambda=mmr, thresholds=team))
+        return feed_api.Weights(), feed_api.Settings(n=n, mmr_lambda=mmr, thresholds=team)
+    return (feed_api.Weights(**w, half_life_hours=half_life),
+            feed_api.Settings(n=n, mmr_lambda=mmr, thresholds=team))
 
 
-def feed_cards(feed: recommend.Feed) -> None:
+def feed_cards(feed: feed_api.Feed) -> None:
     for p in feed.items.to_dict("records"):
-        parts = " · ".join(f"{c.replace('_', ' ')} {p[c]:.2f}" for c in recommend.COMPONENTS)
+        parts = " · ".join(f"{c.replace('_', ' ')} {p[c]:.2f}" for c in feed_api.COMPONENTS)
         post_card(p, f"#{p['rank']} · score {p['score']:.3f} ({parts}) · {p['explanation']}")
 
 
@@ -67,11 +67,11 @@ with st.sidebar:
     st.subheader("Feed")
     n = st.slider("Feed length", 5, 50, 20, key="feed_n")
     with st.expander("Strategy A weights", expanded=True):
-        weights_a, settings_a = strategy("feed_a", recommend.Weights(), 0.7)
+        weights_a, settings_a = strategy("feed_a", feed_api.Weights(), 0.7)
     compare = st.toggle("Compare with strategy B", key="feed_compare")
     if compare:
         with st.expander("Strategy B weights", expanded=True):
-            weights_b, settings_b = strategy("feed_b", recommend.Weights(semantic=0.1, social_proof=0.2,
+            weights_b, settings_b = strategy("feed_b", feed_api.Weights(semantic=0.1, social_proof=0.2,
                                                                          popularity=0.5, recency=0.2,
                                                                          sentiment_fit=0.0), 1.0)
 
@@ -85,7 +85,7 @@ feed = data.feed(reader, weights_a, settings_a)
 for note in feed.notes:
     st.info(note)
 c = st.columns(5)
-for col, source in zip(c, recommend.SOURCES):
+for col, source in zip(c, feed_api.SOURCES):
     col.metric(f"Candidates: {source.replace('_', ' ')}", f"{feed.candidates.get(source, 0):,}")
 c[3].metric("Filtered out", f"{len(feed.filtered):,}")
 c[4].metric("Built in", f"{feed.timings['total']:.0f} ms")
@@ -99,7 +99,7 @@ with tabs[0]:
     feed_cards(feed)
 with tabs[1]:
     if not feed.items.empty:
-        st.plotly_chart(charts.score_components_chart(feed.items, recommend.COMPONENTS), width="stretch")
+        st.plotly_chart(charts.score_components_chart(feed.items, feed_api.COMPONENTS), width="stretch")
     st.caption("Score = the weighted sum of components, each scaled to 0..1: semantic (cosine of the post to the "
                "reader's interest vector), social proof (followees who liked or shared it), popularity (log "
                "engagement), recency (exponential decay with the half-life), sentiment fit (share of the "
@@ -121,7 +121,7 @@ with tabs[3]:
         st.info("Turn on 'Compare with strategy B' in the sidebar.")
     else:
         other = data.feed(reader, weights_b, settings_b)
-        ov = recommend.overlap(feed, other)
+        ov = feed_api.overlap(feed, other)
         c = st.columns(3)
         c[0].metric("In both", len(ov["shared"]))
         c[1].metric("Jaccard overlap", f"{ov['jaccard']:.2f}")

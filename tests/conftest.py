@@ -9,7 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics import build  # noqa: E402
+from analytics.data import build  # noqa: E402
 
 
 @pytest.fixture(scope="session")

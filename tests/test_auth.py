@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from analytics import auth
-from analytics.auth import PermissionDenied, User
+from analytics.access import auth
+from analytics.access.auth import PermissionDenied, User
 
 ROOT = auth.DEFAULT_AUTH.parent.parent
 PW = "correct horse"

@@ -2,7 +2,8 @@
 import duckdb
 import pytest
 
-from analytics import build, store
+from analytics import store
+from analytics.data import build
 
 
 def q(path, sql, params=()):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from analytics import clouds
+from analytics.analyst import clouds
 
 
 def test_render_is_a_deterministic_image():

@@ -1,4 +1,4 @@
-"""analytics.drafts: exact prompts, truncation, tidying, the LRU cache, stopping, and one real offline generation.
+"""analytics.models.drafts: exact prompts, truncation, tidying, the LRU cache, stopping, and one real offline generation.
 
 Cache and stop tests run the real transformers generate loop on a tiny random Llama with a word-level tokenizer
 (no chat template, so the ChatML fallback); only test_real_generation loads the packaged SmolLM2 GGUF.
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from analytics import drafts
+from analytics.models import drafts
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi."}]
 

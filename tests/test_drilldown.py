@@ -1,7 +1,7 @@
 """A chart selection narrows the page's filter to the buckets and series clicked."""
 from datetime import date, datetime
 
-from analytics.queries import PostFilter
+from analytics.analyst.filters import PostFilter
 from components.drilldown import drill_filter
 
 F = PostFilter(start=date(2026, 1, 1), end=date(2026, 1, 31), keyword="x")

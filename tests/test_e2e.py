@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import auth, scoring, store
+from analytics import store
+from analytics.access import auth
+from analytics.models import scoring
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -148,7 +150,7 @@ def test_moderator_removes_a_flagged_post_and_the_audit_page_shows_it(server, pa
 
 def a_reader_of(snapshot: Path, post_id: str) -> str:
     """A follower of the post's author who has not seen it and whom a handle search lists first."""
-    from analytics import queries
+    from analytics import feed
 
     con = store.connect(snapshot, read_only=True)
     try:
@@ -158,7 +160,7 @@ def a_reader_of(snapshot: Path, post_id: str) -> str:
             WHERE p.post_id = ? AND NOT EXISTS (SELECT 1 FROM interactions i WHERE i.user_id = f.follower_id
                                                 AND i.post_id = p.post_id)
             ORDER BY u.handle""", [post_id]).fetchall()
-        return next(h for (h,) in followers if queries.search_users(con, h, 20)["handle"].iloc[0] == h)
+        return next(h for (h,) in followers if feed.search_users(con, h, 20)["handle"].iloc[0] == h)
     finally:
         con.close()
 

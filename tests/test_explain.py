@@ -1,7 +1,7 @@
 """Occlusion attributions and their safe rendering."""
 import numpy as np
 
-from analytics import explain
+from analytics.models import explain
 from components.highlight import attribution_markdown
 
 

@@ -8,7 +8,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from analytics import auth, moderation, recommend, scoring, store
+from analytics import feed, moderation, store
+from analytics.access import auth
+from analytics.models import scoring
 
 ROOT = Path(__file__).resolve().parent.parent
 PM = auth.User("pm", "PM", "product")
@@ -27,7 +29,7 @@ def busiest_reader(path: Path) -> tuple[str, str]:
     """The user with the most likes in the last 7 days (so the feed has interests and social proof)."""
     con = store.connect(path)
     try:
-        end = recommend.data_end(con)
+        end = feed.data_end(con)
         return con.execute("""SELECT i.user_id, u.handle FROM interactions i JOIN users u USING (user_id)
                               WHERE i.kind = 'like' AND i.ts >= ? GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1""",
                            [end - timedelta(days=7)]).fetchall()[0]

@@ -1,4 +1,4 @@
-"""Tests for analytics.ingest: good imports in every format, upserts, mapping, every bad input, atomicity, CLI, lock."""
+"""Tests for analytics.data.ingest: good imports in every format, upserts, mapping, every bad input, atomicity, CLI, lock."""
 from __future__ import annotations
 
 import json
@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics import ingest, store
-from analytics.ingest import MAX_TEXT_CHARS, IngestError, import_file, validate_frame
+from analytics import store
+from analytics.data import ingest
+from analytics.data.ingest import MAX_TEXT_CHARS, IngestError, import_file, validate_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "import_example.csv"

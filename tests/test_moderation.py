@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from analytics import moderation, store
-from analytics.auth import PermissionDenied, User
+from analytics.access.auth import PermissionDenied, User
+from analytics.models.registry import model_key
 from analytics.moderation import DEFAULT_THRESHOLDS, LABELS
-from analytics.scoring import model_key
 
 ROOT = store.DEFAULT_DB.parent.parent
 T = datetime(2026, 2, 1, 12, 0)
@@ -340,7 +340,7 @@ def test_concurrent_moderators_never_share_a_post(tmp_path):
 KILLED = """
 import sys, time
 from analytics import moderation, store
-from analytics.auth import User
+from analytics.access.auth import User
 
 con = store.connect(sys.argv[1])
 posts = [r[0] for r in con.execute("SELECT post_id FROM posts ORDER BY post_id").fetchall()]
@@ -373,7 +373,8 @@ def test_bulk_decide_killed_midway_leaves_nothing(tmp_path):
 
 
 def test_team_thresholds_are_saved_by_admins_and_audited(tmp_path):
-    from analytics import auth, moderation, store
+    from analytics import moderation, store
+    from analytics.access import auth
 
     con = store.connect(tmp_path / "t.duckdb")
     assert moderation.thresholds(con) == moderation.DEFAULT_THRESHOLDS

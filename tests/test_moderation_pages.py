@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import auth, scoring, store
+from analytics import store
+from analytics.access import auth
+from analytics.models import scoring
 
 ROOT = Path(__file__).resolve().parent.parent
 MOD = auth.User("maria", "Maria", "moderator")
@@ -129,7 +131,7 @@ def test_untrusted_text_in_the_queue_is_inert(db):
 
 
 def test_removal_notice_draft_becomes_the_saved_note(db, tiny, monkeypatch):
-    from analytics import drafts
+    from analytics.models import drafts
     from components import drafts as draft_component
 
     tokenizer, model = tiny  # a tiny random model: the page flow, not the wording, is under test here

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import auth, store
+from analytics import store
+from analytics.access import auth
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["app.py", "pages/analyst_overview.py", "pages/analyst_topics.py", "pages/moderator_reports.py",

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import privacy
+from analytics.access import privacy
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -53,7 +53,8 @@ def test_no_raw_pii_reaches_a_csv_export_with_redaction_on(small_db, use_db, tmp
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from analytics import auth, store
+    from analytics import store
+    from analytics.access import auth
 
     auto_limit(0)
     db = use_db(tmp_path / "pii.duckdb")

@@ -4,8 +4,10 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from analytics import queries, store
-from analytics.queries import PostFilter
+from analytics import feed as feed_api
+from analytics import moderation, store
+from analytics.analyst import filters, queries
+from analytics.analyst.filters import PostFilter
 
 
 @pytest.fixture
@@ -64,24 +66,24 @@ def test_hashtags(con):
 def test_reported_posts_and_decision_state(con):
     store.append(con, "moderation_decisions", pd.DataFrame({"post_id": ["p3", "p3"], "moderator": "m",
                                                             "action": ["remove", "approve"]}))
-    rep = queries.reported_posts(con, PostFilter())
+    rep = moderation.reported_posts(con, PostFilter())
     assert rep[["post_id", "reports"]].values.tolist() == [["p3", 2], ["p4", 1]]
     assert rep["decision"].iloc[0] == "approve" and pd.isna(rep["decision"].iloc[1])
     (approve,), = con.execute("SELECT max(decision_id) FROM moderation_decisions").fetchall()
     store.append(con, "moderation_decisions", pd.DataFrame({"post_id": ["p3"], "moderator": "m", "action": ["undo"],
                                                             "undoes": [approve]}))
-    assert queries.reported_posts(con, PostFilter())["decision"].iloc[0] == "remove", "undo falls back"
+    assert moderation.reported_posts(con, PostFilter())["decision"].iloc[0] == "remove", "undo falls back"
 
 
 def test_users_profile_and_following_feed(con):
-    assert queries.search_users(con, "")["handle"].tolist() == ["ann", "bob", "cat"]
-    assert queries.search_users(con, "@B")["handle"].tolist() == ["bob"]
-    assert queries.user_profile(con, "a") | {} == {
+    assert feed_api.search_users(con, "")["handle"].tolist() == ["ann", "bob", "cat"]
+    assert feed_api.search_users(con, "@B")["handle"].tolist() == ["bob"]
+    assert feed_api.user_profile(con, "a") | {} == {
         "handle": "ann", "community": "t1", "created_at": None, "followers": 2, "following": 0, "posts": 2,
         "likes_given": 0}
     with pytest.raises(KeyError):
-        queries.user_profile(con, "zzz")
-    feed = queries.following_feed(con, "c")  # c follows a and b; c already viewed p2 and reported p3
+        feed_api.user_profile(con, "zzz")
+    feed = feed_api.following_feed(con, "c")  # c follows a and b; c already viewed p2 and reported p3
     assert feed[["post_id", "followees_liked"]].values.tolist() == [["p1", 1]]
 
 
@@ -97,21 +99,21 @@ OPTS = {"topics": ["t1", "t2"], "langs": ["en"], "hashtags": ["fail"], "min_date
 def test_filter_round_trips_through_url_params():
     f = PostFilter(start=date(2026, 1, 5), end=date(2026, 1, 31), topics=("t2",), hashtags=("fail",), keyword="a b",
                    author="ann", lang="en", sentiment="negative")
-    params = queries.filter_to_params(f, OPTS)
+    params = filters.filter_to_params(f, OPTS)
     assert params == {"from": "2026-01-05", "topic": ["t2"], "tag": ["fail"], "q": "a b", "author": "ann",
                       "lang": "en", "sentiment": "negative"}
     as_lists = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
-    assert queries.filter_from_params(as_lists, OPTS) == (f, [])
-    assert queries.filter_to_params(PostFilter(start=date(2026, 1, 1), end=date(2026, 1, 31)), OPTS) == {}
+    assert filters.filter_from_params(as_lists, OPTS) == (f, [])
+    assert filters.filter_to_params(PostFilter(start=date(2026, 1, 1), end=date(2026, 1, 31)), OPTS) == {}
 
 
 def test_invalid_url_params_fall_back_with_notices():
-    f, notices = queries.filter_from_params({
+    f, notices = filters.filter_from_params({
         "from": ["2025-12-01"], "to": ["yesterday"], "topic": ["t1", "nope"], "tag": ["#Fail", "x y"],
         "author": ["<b>"], "lang": ["xx"], "sentiment": ["angry"], "grain": ["week"]}, OPTS)
     assert f == PostFilter(start=date(2026, 1, 1), end=date(2026, 1, 31), topics=("t1",), hashtags=("fail",))
     assert len(notices) == 7 and "outside the data" in notices[0] and "not a date" in notices[1]
-    f, notices = queries.filter_from_params({"from": ["2026-01-20"], "to": ["2026-01-10"]}, OPTS)
+    f, notices = filters.filter_from_params({"from": ["2026-01-20"], "to": ["2026-01-10"]}, OPTS)
     assert (f.start, f.end) == (date(2026, 1, 1), date(2026, 1, 31)) and "after" in notices[0]
 
 
@@ -120,7 +122,7 @@ def test_hashtag_window_and_sentiment_filters(con):
     assert ids(PostFilter(hashtags=("#FAIL",))) == ["p1", "p2"]
     assert ids(PostFilter(hashtags=("fly", "nothing"))) == ["p2"]
     assert ids(PostFilter(window=(datetime(2026, 1, 1, 12), datetime(2026, 1, 2, 8)))) == ["p2"]  # [from, to)
-    from analytics.scoring import model_key
+    from analytics.models.registry import model_key
 
     store.upsert(con, "model_scores", pd.DataFrame({"post_id": ["p1", "p3"], "model_id": model_key("sentiment")[0],
                                                     "model_version": model_key("sentiment")[1],

@@ -9,20 +9,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import models, moderation, recommend, recommend_eval, store
-from analytics.auth import User
-from analytics.recommend import EmbeddingIndex, Settings, Weights
-from analytics.scoring import model_key
+from analytics import feed as feed_api
+from analytics import models, moderation, store
+from analytics.access.auth import User
+from analytics.feed import EmbeddingIndex, Settings, Weights
+from analytics.feed import evaluation as feed_eval
+from analytics.models.registry import model_key
 
 T0 = datetime(2026, 3, 10, 12, 0)  # the tiny store's "now": every feed is built as of T0
 MOD = User("m1", "Mod One", "moderator")
-ALL = {c: 0.0 for c in recommend.COMPONENTS}
+ALL = {c: 0.0 for c in feed_api.COMPONENTS}
 TEXTS = {"h1": "I love slow travel by train across the Alps", "h2": "Sourdough starter, day three",
          "h3": "Unfollow me if you dare"}
 
 
 def vec(*xs: float) -> np.ndarray:
-    v = np.zeros(recommend.DIM, np.float32)
+    v = np.zeros(feed_api.DIM, np.float32)
     v[:len(xs)] = xs
     return v / np.linalg.norm(v)
 
@@ -100,7 +102,7 @@ def index(con):
 
 @pytest.fixture
 def ctx(con):
-    return recommend.user_context(con, "me", T0)
+    return feed_api.user_context(con, "me", T0)
 
 
 def ids(df: pd.DataFrame) -> list[str]:
@@ -116,7 +118,7 @@ def test_context(con, ctx):
     assert ctx.sentiment_mix == {"positive": 1.0}
     assert ctx.topics == {"t1": 1.0} and ctx.engaged == 2 and ctx.label == "@mia"
     with pytest.raises(KeyError):
-        recommend.user_context(con, "nobody", T0)
+        feed_api.user_context(con, "nobody", T0)
 
 
 def test_index_search_respects_time(index):
@@ -131,11 +133,11 @@ def test_index_search_respects_time(index):
 
 def test_candidate_sources(con, ctx, index):
     since = T0 - timedelta(days=7)
-    assert ids(recommend.in_network(con, ctx, since, 10)) == ["p1", "p2"]
-    assert ids(recommend.similar(index, ctx, since, 3)) == ["p3", "p9", "p4"]  # not p1: fay is followed
-    pop = recommend.popular(con, since, T0, ["t1"], 10)
+    assert ids(feed_api.in_network(con, ctx, since, 10)) == ["p1", "p2"]
+    assert ids(feed_api.similar(index, ctx, since, 3)) == ["p3", "p9", "p4"]  # not p1: fay is followed
+    pop = feed_api.popular(con, since, T0, ["t1"], 10)
     assert pop[["post_id", "engagement"]].values.tolist() == [["p4", 4], ["p3", 2], ["p1", 1]]
-    cands, counts = recommend.candidates(con, ctx, Settings(), index)
+    cands, counts = feed_api.candidates(con, ctx, Settings(), index)
     assert counts == {"in_network": 2, "similar": 8, "popular": 3, "unique": 10}
     by_id = cands.set_index("post_id")
     assert by_id.loc["p1", "source"] == "in_network+popular" and by_id.loc["p3", "source"] == "similar+popular"
@@ -144,8 +146,8 @@ def test_candidate_sources(con, ctx, index):
 
 
 def test_filters_with_reasons(con, ctx, index):
-    cands, _ = recommend.candidates(con, ctx, Settings(), index)
-    kept, dropped, unscreened = recommend.apply_filters(con, ctx, cands)
+    cands, _ = feed_api.candidates(con, ctx, Settings(), index)
+    kept, dropped, unscreened = feed_api.apply_filters(con, ctx, cands)
     assert sorted(ids(kept)) == ["p1", "p2", "p3", "p4", "p9"]  # p9's removal was undone
     reasons = dict(zip(dropped["post_id"], dropped["reason"]))
     assert reasons == {"p5": "hidden_author", "p6": "seen", "p7": "toxic", "p8": "removed", "p10": "own_post"}
@@ -154,11 +156,11 @@ def test_filters_with_reasons(con, ctx, index):
     assert details["p5"] == "you hid a post by @hal"
     assert unscreened == 1  # p2 has no toxicity score
     # a looser threshold keeps p7; undoing p8's removal brings it back
-    kept, dropped, _ = recommend.apply_filters(con, ctx, cands, {**moderation.DEFAULT_THRESHOLDS, "insult": 0.95,
+    kept, dropped, _ = feed_api.apply_filters(con, ctx, cands, {**moderation.DEFAULT_THRESHOLDS, "insult": 0.95,
                                                                  "toxic": 0.95})
     assert "p7" in ids(kept)
     moderation.undo_last(con, MOD, now=T0 - timedelta(minutes=30))
-    kept, dropped, _ = recommend.apply_filters(con, ctx, cands)
+    kept, dropped, _ = feed_api.apply_filters(con, ctx, cands)
     assert "p8" in ids(kept) and "p8" not in ids(dropped)
 
 
@@ -170,17 +172,17 @@ def test_filters_with_reasons(con, ctx, index):
     ("sentiment_fit", ["p1", "p4", "p3", "p2", "p9"]),  # positive, as everything 'me' liked
 ])
 def test_each_component_ranks(con, ctx, index, component, order):
-    cands, _ = recommend.candidates(con, ctx, Settings(), index)
-    kept, _, _ = recommend.apply_filters(con, ctx, cands)
-    scored = recommend.score(con, ctx, kept, only(component), index).set_index("post_id")
+    cands, _ = feed_api.candidates(con, ctx, Settings(), index)
+    kept, _, _ = feed_api.apply_filters(con, ctx, cands)
+    scored = feed_api.score(con, ctx, kept, only(component), index).set_index("post_id")
     assert scored.index.tolist() == order
     assert scored["score"].tolist() == scored[component].tolist()
 
 
 def test_component_values(con, ctx, index):
-    cands, _ = recommend.candidates(con, ctx, Settings(), index)
-    kept, _, _ = recommend.apply_filters(con, ctx, cands)
-    s = recommend.score(con, ctx, kept, Weights(), index).set_index("post_id")
+    cands, _ = feed_api.candidates(con, ctx, Settings(), index)
+    kept, _, _ = feed_api.apply_filters(con, ctx, cands)
+    s = feed_api.score(con, ctx, kept, Weights(), index).set_index("post_id")
     w = Weights().normalised()
     assert s.loc["p3", "social_proof_raw"] == 2
     assert s.loc["p3", "social_proof"] == pytest.approx(0.75 * w["social_proof"])  # 1 - 0.5^2
@@ -191,7 +193,7 @@ def test_component_values(con, ctx, index):
     assert s.loc["p2", "recency"] == pytest.approx(0.5 ** 1.25 * w["recency"])
     assert s.loc["p2", "semantic_raw"] == pytest.approx(0, abs=1e-6) and s.loc["p2", "sentiment_fit"] == 0
     assert s.loc["p1", "sentiment_fit_raw"] == 1.0
-    assert s["score"].round(9).tolist() == s[list(recommend.COMPONENTS)].sum(axis=1).round(9).tolist()
+    assert s["score"].round(9).tolist() == s[list(feed_api.COMPONENTS)].sum(axis=1).round(9).tolist()
     assert sum(w.values()) == pytest.approx(1) and Weights(semantic=2, social_proof=0, popularity=0, recency=0,
                                                          sentiment_fit=2).normalised()["semantic"] == 0.5
     with pytest.raises(ValueError):
@@ -201,17 +203,17 @@ def test_component_values(con, ctx, index):
 def test_mmr_and_similarity():
     sim = np.array([[1, 0.95, 0.1], [0.95, 1, 0.2], [0.1, 0.2, 1]])
     relevance = np.array([1.0, 0.9, 0.5])
-    assert recommend.mmr(relevance, sim, 3, 1.0) == [0, 1, 2]
-    assert recommend.mmr(relevance, sim, 3, 0.5) == [0, 2, 1]  # 0.25 - 0.05 beats 0.45 - 0.475
-    assert recommend.mmr(relevance, sim, 5, 0.5) == [0, 2, 1]
-    m = recommend.similarity_matrix([vec(1, 0), vec(0, 1), None, None], ["t1", "t1", "t1", None])
+    assert feed_api.mmr(relevance, sim, 3, 1.0) == [0, 1, 2]
+    assert feed_api.mmr(relevance, sim, 3, 0.5) == [0, 2, 1]  # 0.25 - 0.05 beats 0.45 - 0.475
+    assert feed_api.mmr(relevance, sim, 5, 0.5) == [0, 2, 1]
+    m = feed_api.similarity_matrix([vec(1, 0), vec(0, 1), None, None], ["t1", "t1", "t1", None])
     assert m[0, 1] == pytest.approx(0) and m[0, 2] == 1 and m[2, 3] == 0 and m[1, 3] == 0
 
 
 def test_feed_diversity_drops_near_duplicate(con, ctx, index):
-    feed = recommend.recommend(con, ctx, only("semantic"), Settings(n=2, mmr_lambda=1.0), index)
+    feed = feed_api.recommend(con, ctx, only("semantic"), Settings(n=2, mmr_lambda=1.0), index)
     assert ids(feed.items) == ["p1", "p3"]
-    feed = recommend.recommend(con, ctx, only("semantic"), Settings(n=2, mmr_lambda=0.5), index)
+    feed = feed_api.recommend(con, ctx, only("semantic"), Settings(n=2, mmr_lambda=0.5), index)
     # p3 is nearly p1 (cosine .999): p9, third by score, takes its place
     assert ids(feed.items) == ["p1", "p9"] and feed.items["score_rank"].tolist() == [1, 3]
     div = feed.filtered[feed.filtered["reason"] == "diversity"]
@@ -219,7 +221,7 @@ def test_feed_diversity_drops_near_duplicate(con, ctx, index):
 
 
 def test_feed_and_explanations(con, ctx, index):
-    feed = recommend.recommend(con, ctx, Weights(), Settings(n=5), index)
+    feed = feed_api.recommend(con, ctx, Weights(), Settings(n=5), index)
     assert sorted(ids(feed.items)) == ["p1", "p2", "p3", "p4", "p9"]
     assert feed.items["rank"].tolist() == [1, 2, 3, 4, 5]
     assert set(feed.filtered["reason"]) == {"hidden_author", "seen", "toxic", "removed", "own_post"}
@@ -235,52 +237,52 @@ def test_feed_and_explanations(con, ctx, index):
     assert "similar to a post you liked: 'Sourdough starter, day three' (0.98)" in why["p9"]
     assert why["p2"].startswith("from @finn, whom you follow; posted 30 h ago")
     cols = ["rank", "post_id", "handle", "topic", "text", "created_at", "score", "score_rank",
-            *recommend.COMPONENTS, *[f"{c}_raw" for c in recommend.COMPONENTS], "sentiment", "source", "evidence",
+            *feed_api.COMPONENTS, *[f"{c}_raw" for c in feed_api.COMPONENTS], "sentiment", "source", "evidence",
             "explanation"]
     assert feed.items.columns.tolist() == cols
 
 
 def test_recommend_builds_its_index_and_takes_a_user_id(con):
-    feed = recommend.recommend(con, "me", as_of=T0)
+    feed = feed_api.recommend(con, "me", as_of=T0)
     assert "index" in feed.timings and len(feed.items) == 5
     with pytest.raises(ValueError):
-        recommend.recommend(con, feed.context, as_of=T0 - timedelta(hours=1))
+        feed_api.recommend(con, feed.context, as_of=T0 - timedelta(hours=1))
 
 
 def test_empty_window(con):
-    ctx = recommend.user_context(con, "me", T0 - timedelta(days=30))
-    feed = recommend.recommend(con, ctx, index=EmbeddingIndex.build(con, 7, until=ctx.as_of))
+    ctx = feed_api.user_context(con, "me", T0 - timedelta(days=30))
+    feed = feed_api.recommend(con, ctx, index=EmbeddingIndex.build(con, 7, until=ctx.as_of))
     assert feed.items.empty and feed.filtered.empty and feed.candidates["unique"] == 0
 
 
 def test_persona(con, index, monkeypatch):
-    topics = recommend.persona_context(con, ["t2"], as_of=T0)
+    topics = feed_api.persona_context(con, ["t2"], as_of=T0)
     assert topics.user_id is None and topics.label == "persona: t2" and not topics.seen
     np.testing.assert_allclose(topics.interest, vec(0, 0, 0, 1), atol=1e-6)  # p2, the only t2 post
-    feed = recommend.recommend(con, topics, Weights(), Settings(n=3), index)
+    feed = feed_api.recommend(con, topics, Weights(), Settings(n=3), index)
     assert ids(feed.items)[0] == "p2" and "close to your topics (1.00)" in feed.items["explanation"].iloc[0]
     assert set(feed.filtered["reason"]) <= {"toxic", "removed", "diversity"}  # nothing seen, hidden or own
     monkeypatch.setattr(models, "embed", lambda texts: np.stack([vec(0.2, 1)]))
-    text = recommend.persona_context(con, interest_text="bread baking", as_of=T0)
-    feed = recommend.recommend(con, text, only("semantic"), Settings(n=1), index)
+    text = feed_api.persona_context(con, interest_text="bread baking", as_of=T0)
+    feed = feed_api.recommend(con, text, only("semantic"), Settings(n=1), index)
     assert ids(feed.items) == ["p9"]
     assert "similar to your interest: 'bread baking' (1.00)" in feed.items["explanation"].iloc[0]
     with pytest.raises(ValueError):
-        recommend.persona_context(con, [], "  ", as_of=T0)
+        feed_api.persona_context(con, [], "  ", as_of=T0)
 
 
 def test_overlap(con, ctx, index):
-    a = recommend.recommend(con, ctx, only("recency"), Settings(n=3, mmr_lambda=1), index)
-    b = recommend.recommend(con, ctx, only("popularity"), Settings(n=3, mmr_lambda=1), index)
-    out = recommend.overlap(a, b)
+    a = feed_api.recommend(con, ctx, only("recency"), Settings(n=3, mmr_lambda=1), index)
+    b = feed_api.recommend(con, ctx, only("popularity"), Settings(n=3, mmr_lambda=1), index)
+    out = feed_api.overlap(a, b)
     assert ids(a.items) == ["p1", "p3", "p4"] and ids(b.items) == ["p4", "p3", "p1"]
     assert out == {"shared": ["p1", "p3", "p4"], "only_a": [], "only_b": [], "jaccard": 1.0}
-    c = recommend.recommend(con, ctx, only("recency"), Settings(n=4, mmr_lambda=1), index)
-    assert recommend.overlap(b, c)["jaccard"] == 0.75 and recommend.overlap(b, c)["only_b"] == ["p2"]
+    c = feed_api.recommend(con, ctx, only("recency"), Settings(n=4, mmr_lambda=1), index)
+    assert feed_api.overlap(b, c)["jaccard"] == 0.75 and feed_api.overlap(b, c)["only_b"] == ["p2"]
 
 
 def test_who_to_follow(con, ctx):
-    df = recommend.who_to_follow(con, ctx, n=5)
+    df = feed_api.who_to_follow(con, ctx, n=5)
     # abe: 1 of 2 followed-by, 5 t1 posts in 30 days; zed: 2 followed-by; bea: 3 t1 posts. hal is hidden.
     assert df["handle"].tolist() == ["abe", "zed", "bea"]
     assert df["score"].round(4).tolist() == [0.75, 0.5, round(math.log(4) / math.log(6) / 2, 4)]
@@ -290,7 +292,7 @@ def test_who_to_follow(con, ctx):
 
 
 def test_topic_suggestions(con, ctx):
-    df = recommend.topic_suggestions(con, ctx)
+    df = feed_api.topic_suggestions(con, ctx)
     assert df["topic"].tolist() == ["t2", "t1"]  # t1 is all 'me' engages with already
     assert df[["followee_posts", "followee_engagement", "engagement"]].values.tolist() == [[1, 0, 0], [1, 3, 9]]
     assert df["score"].tolist() == [0.125, 0.0]
@@ -303,29 +305,29 @@ def test_topic_suggestions(con, ctx):
 
 def test_metrics_by_hand():
     rec, rel = ["a", "b", "c", "d"], {"b", "d", "x"}
-    assert recommend_eval.precision_at_k(rec, rel, 4) == 0.5
-    assert recommend_eval.precision_at_k(rec, rel, 2) == 0.5
-    assert recommend_eval.precision_at_k(["b"], rel, 4) == 0.25
-    assert recommend_eval.recall_at_k(rec, rel, 4) == pytest.approx(2 / 3)
-    assert recommend_eval.recall_at_k(rec, rel, 1) == 0
+    assert feed_eval.precision_at_k(rec, rel, 4) == 0.5
+    assert feed_eval.precision_at_k(rec, rel, 2) == 0.5
+    assert feed_eval.precision_at_k(["b"], rel, 4) == 0.25
+    assert feed_eval.recall_at_k(rec, rel, 4) == pytest.approx(2 / 3)
+    assert feed_eval.recall_at_k(rec, rel, 1) == 0
     # DCG = 1/log2(3) + 1/log2(5) = 0.63093 + 0.43068; ideal = 1 + 0.63093 + 0.5
-    assert recommend_eval.ndcg_at_k(rec, rel, 4) == pytest.approx(1.06161 / 2.13093, abs=1e-5)
-    assert recommend_eval.ndcg_at_k(["b", "d"], {"b", "d"}, 2) == 1.0
-    assert math.isnan(recommend_eval.ndcg_at_k(rec, set(), 4)) and math.isnan(recommend_eval.recall_at_k(rec, [], 4))
-    assert recommend_eval.catalogue_coverage([["a", "b"], ["b", "c"]], 10) == 0.3
+    assert feed_eval.ndcg_at_k(rec, rel, 4) == pytest.approx(1.06161 / 2.13093, abs=1e-5)
+    assert feed_eval.ndcg_at_k(["b", "d"], {"b", "d"}, 2) == 1.0
+    assert math.isnan(feed_eval.ndcg_at_k(rec, set(), 4)) and math.isnan(feed_eval.recall_at_k(rec, [], 4))
+    assert feed_eval.catalogue_coverage([["a", "b"], ["b", "c"]], 10) == 0.3
     # pairwise cosines 0, .7071, .7071: mean .4714
-    assert recommend_eval.intra_list_diversity(np.stack([vec(1, 0), vec(0, 1), vec(1, 1)])) == \
+    assert feed_eval.intra_list_diversity(np.stack([vec(1, 0), vec(0, 1), vec(1, 1)])) == \
         pytest.approx(0.52860, abs=1e-5)
-    assert math.isnan(recommend_eval.intra_list_diversity(np.stack([vec(1)])))
-    assert recommend_eval.novelty(["a", "b"], {"a": 0.5, "b": 0.125}) == 2.0  # (1 + 3) / 2
+    assert math.isnan(feed_eval.intra_list_diversity(np.stack([vec(1)])))
+    assert feed_eval.novelty(["a", "b"], {"a": 0.5, "b": 0.125}) == 2.0  # (1 + 3) / 2
 
 
 def test_held_out_positives_on_tiny_graph(con):
     # cutoff T0 - 90 min, one day ahead: the engagement an hour before T0 and finn's like of p1 after T0
-    pos = recommend_eval.held_out_positives(con, T0 - timedelta(minutes=90), 1, 7)
+    pos = feed_eval.held_out_positives(con, T0 - timedelta(minutes=90), 1, 7)
     assert pos == {"f1": {"p3", "p4"}, "f2": {"p1", "p3"}, "a": {"p4"}, "z": {"p4"}, "x": {"p4"}, "b": {"p1"}}
-    assert recommend_eval.held_out_positives(con, T0, 1, 7) == {"f2": {"p1"}}
-    assert recommend_eval.held_out_positives(con, T0, 1, 0.05) == {}  # p1 (2 h old) is outside a 72-minute window
+    assert feed_eval.held_out_positives(con, T0, 1, 7) == {"f2": {"p1"}}
+    assert feed_eval.held_out_positives(con, T0, 1, 0.05) == {}  # p1 (2 h old) is outside a 72-minute window
 
 
 @pytest.fixture
@@ -338,8 +340,8 @@ def small_copy(small_db, tmp_path):
 
 
 def test_evaluation_on_small_sample(small_copy):
-    cutoff = recommend.data_end(small_copy) - timedelta(days=7)
-    df = recommend_eval.evaluate(small_copy, cutoff, k=5, n_users=6, horizon_days=7)
+    cutoff = feed_api.data_end(small_copy) - timedelta(days=7)
+    df = feed_eval.evaluate(small_copy, cutoff, k=5, n_users=6, horizon_days=7)
     assert df.attrs["users"] == 6 and df.attrs["k"] == 5
     assert df.columns.tolist() == ["strategy", "metric", "value"]
     pivot = df.pivot(index="metric", columns="strategy", values="value")
@@ -349,17 +351,17 @@ def test_evaluation_on_small_sample(small_copy):
         assert pivot.loc[metric].between(0, 1).all()
     assert pivot.loc["diversity"].isna().all()  # the small sample is unscored: no embeddings
     assert (pivot.loc["novelty"] > 0).all()
-    again = recommend_eval.evaluate(small_copy, cutoff, k=5, n_users=6, horizon_days=7)
+    again = feed_eval.evaluate(small_copy, cutoff, k=5, n_users=6, horizon_days=7)
     pd.testing.assert_frame_equal(df, again)  # seeded
 
 
 def test_no_leakage_after_cutoff(small_copy):
     con = small_copy
-    cutoff = recommend.data_end(con) - timedelta(days=7)
-    user = sorted(recommend_eval.held_out_positives(con, cutoff, 7, 7))[0]
+    cutoff = feed_api.data_end(con) - timedelta(days=7)
+    user = sorted(feed_eval.held_out_positives(con, cutoff, 7, 7))[0]
     settings = Settings(n=10)
     index = EmbeddingIndex.build(con, settings.window_days, cutoff)
-    before = recommend.recommend(con, user, Weights(), settings, index, as_of=cutoff)
+    before = feed_api.recommend(con, user, Weights(), settings, index, as_of=cutoff)
     assert len(before.items) >= 3
     top = before.items["post_id"].tolist()
     followees = sorted(before.context.followees)
@@ -376,11 +378,11 @@ def test_no_leakage_after_cutoff(small_copy):
                                                "created_at": [later]}))
     store.upsert(con, "posts", pd.DataFrame({"post_id": ["late"], "author_id": [followees[0]], "created_at": [later],
                                              "text": ["posted after the cutoff"], "topic": ["x"], "source": "test"}))
-    after = recommend.recommend(con, user, Weights(), settings, index, as_of=cutoff)
-    cols = ["post_id", "score", *recommend.COMPONENTS, "explanation"]
+    after = feed_api.recommend(con, user, Weights(), settings, index, as_of=cutoff)
+    cols = ["post_id", "score", *feed_api.COMPONENTS, "explanation"]
     pd.testing.assert_frame_equal(before.items[cols], after.items[cols])
     pd.testing.assert_frame_equal(before.filtered, after.filtered)
     assert before.context.followees == after.context.followees
     # and the interactions do count once the feed is built after them
-    now = recommend.recommend(con, user, Weights(), settings, index, as_of=later + timedelta(hours=1))
+    now = feed_api.recommend(con, user, Weights(), settings, index, as_of=later + timedelta(hours=1))
     assert not set(now.items["post_id"]) & set(top)  # all seen now

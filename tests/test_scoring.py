@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import scoring, store
-from analytics.queries import PostFilter
+from analytics import store
+from analytics.analyst.filters import PostFilter
+from analytics.models import coverage, scoring
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +22,7 @@ def db(tmp_path, small_db):
 
 def test_scores_and_embeddings_are_upserted_once(db):
     con = store.connect(db)
-    ids = scoring.unscored(con, "sentiment", limit=40)
+    ids = coverage.unscored(con, "sentiment", limit=40)
     done = scoring.score_posts(con, post_ids=ids, chunk=16)
     assert done == {"sentiment": 40, "toxicity": 40}
     rows = con.execute("SELECT model_id, count(*), count(DISTINCT post_id) FROM model_scores GROUP BY 1 ORDER BY 1").fetchall()
@@ -30,27 +31,27 @@ def test_scores_and_embeddings_are_upserted_once(db):
     (js,), = con.execute("SELECT scores FROM model_scores WHERE model_id = 'minilm-sentiment' LIMIT 1").fetchall()
     assert set(__import__("json").loads(js)) == {"negative", "neutral", "positive"}
     assert scoring.score_posts(con, post_ids=ids) == {"sentiment": 0, "toxicity": 0}  # never scored twice
-    assert scoring.unscored(con, "toxicity", post_ids=ids) == []
+    assert coverage.unscored(con, "toxicity", post_ids=ids) == []
 
 
 def test_interrupted_run_keeps_finished_chunks_and_resumes(db):
     con = store.connect(db)
-    ids = scoring.unscored(con, "toxicity", limit=50)
+    ids = coverage.unscored(con, "toxicity", limit=50)
     calls = []
     done = scoring.score_posts(con, post_ids=ids, names=["toxicity"], chunk=20,
                                progress=lambda d, t, m: calls.append(d), should_stop=lambda: len(calls) >= 2)
     assert done == {"toxicity": 40} and calls == [20, 40]
-    assert len(scoring.unscored(con, "toxicity", post_ids=ids)) == 10
+    assert len(coverage.unscored(con, "toxicity", post_ids=ids)) == 10
     assert scoring.score_posts(con, post_ids=ids, names=["toxicity"]) == {"toxicity": 10}
 
 
 def test_coverage_follows_the_filter(db):
     con = store.connect(db)
     f = PostFilter(keyword="flight")
-    before = scoring.coverage(con, f)
+    before = coverage.coverage(con, f)
     assert before["toxicity"][0] == 0 and before["toxicity"][1] > 0
     scoring.score_posts(con, f, names=["toxicity"])
-    after = scoring.coverage(con, f)
+    after = coverage.coverage(con, f)
     assert after["toxicity"][0] == after["toxicity"][1] == before["toxicity"][1]
 
 

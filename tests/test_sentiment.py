@@ -1,6 +1,6 @@
 """The MiniLM sentiment model: API contract, split, held-out accuracy, and text beyond tweets.
 
-No training happens here: the tests use the committed artifacts in analytics/weights/
+No training happens here: the tests use the committed artifacts in analytics/models/weights/
 (re-create them with `python -m analytics.train sentiment`).
 """
 import hashlib
@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from analytics import sentiment as S
-from analytics.corpus import load_tweets
+from analytics.data.corpus import load_tweets
+from analytics.models import sentiment as S
 
 # Hand-written product reviews and news-style snippets (none from the training tweets),
 # 8 per class, written before the model's predictions on them were seen.

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from analytics.spikes import detect_spikes, robust_z, volume_spikes
+from analytics.analyst.spikes import detect_spikes, robust_z, volume_spikes
 
 
 def series(values):

@@ -3,8 +3,9 @@ from datetime import datetime
 
 import pandas as pd
 
-from analytics import store, synth
-from analytics.scoring import model_key
+from analytics import store
+from analytics.data import synth
+from analytics.models.registry import model_key
 
 
 def _store(path, texts: dict[str, str]):
@@ -34,7 +35,7 @@ def test_copy_scores_by_text(tmp_path):
 
 
 def test_small_scale_store_builds_even_with_topics_left_empty(tmp_path):
-    from analytics import build
+    from analytics.data import build
 
     counts = build.build(tmp_path / "s.duckdb", build.load_config(n_users=100), n_posts=1000)
     assert counts["posts"] == 1000 and counts["interactions"] > 0

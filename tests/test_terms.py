@@ -5,8 +5,9 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from analytics import queries, store, terms
-from analytics.queries import PostFilter
+from analytics import store
+from analytics.analyst import queries, terms
+from analytics.analyst.filters import PostFilter
 
 
 def test_tokenize_english_social_noise_and_chinese():

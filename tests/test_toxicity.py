@@ -1,4 +1,4 @@
-"""Tests for analytics.toxicity, the torch port of toxic-comment-classifier==0.3.0."""
+"""Tests for analytics.models.toxicity, the torch port of toxic-comment-classifier==0.3.0."""
 from __future__ import annotations
 
 import io
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics import toxicity as tox
+from analytics.models import toxicity as tox
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,7 +184,7 @@ def test_missing_package_gives_install_hint(monkeypatch):
 @needs_model
 def test_no_tensorflow_or_package_import():
     code = (
-        "import sys; from analytics import toxicity as t; t.score_toxicity(['hi']); "
+        "import sys; from analytics.models import toxicity as t; t.score_toxicity(['hi']); "
         "bad = [m for m in ('tensorflow', 'keras', 'toxic_classifier', 'streamlit') if m in sys.modules]; "
         "assert not bad, bad"
     )

@@ -4,9 +4,10 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from analytics import store, trends
-from analytics.queries import PostFilter
-from analytics.scoring import model_key
+from analytics import store
+from analytics.analyst import trends
+from analytics.analyst.filters import PostFilter
+from analytics.models.registry import model_key
 from components import charts
 
 

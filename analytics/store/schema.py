@@ -1,18 +1,5 @@
-"""The DuckDB store: schema, connection, and the single write path (upserts keyed by id, appends for logs)."""
-from __future__ import annotations
+"""The store's tables (keep in sync with the schema table in README.md; tests/test_docs.py checks it)."""
 
-import os
-import re
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Iterator
-
-import duckdb
-import pandas as pd
-
-DEFAULT_DB = Path(__file__).resolve().parent.parent / "data" / "social.duckdb"
-
-# Keep in sync with the schema section of README.md.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     user_id      VARCHAR PRIMARY KEY,
@@ -118,7 +105,7 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 APPEND_ONLY = ("moderation_decisions", "audit_log")
-_KEYS = {
+KEYS = {
     "users": ("user_id",),
     "posts": ("post_id",),
     "follows": ("follower_id", "followee_id"),
@@ -131,86 +118,3 @@ _KEYS = {
     "sim_events": ("event_id",),
     "meta": ("key",),
 }
-
-
-class StoreLockedError(RuntimeError):
-    """The database file is held read-write by another process (usually the running dashboard)."""
-
-
-def db_path() -> Path:
-    """Path of the store: env SOCIAL_DB if set, else data/social.duckdb."""
-    return Path(os.environ.get("SOCIAL_DB") or DEFAULT_DB)
-
-
-def connect(path: str | Path | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the store (creating the schema when writable); raise StoreLockedError if another process holds it."""
-    path = Path(path) if path else db_path()
-    if read_only and not path.exists():
-        raise FileNotFoundError(f"No database at {path}. Build it with: python -m analytics.build")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as e:
-        if "lock" not in str(e).lower():
-            raise
-        pid = re.search(r"PID (\d+)", str(e))
-        holder = f"process {pid.group(1)}" if pid else "another process"
-        raise StoreLockedError(
-            f"{path} is open read-write in {holder} (usually the running dashboard). DuckDB allows one writer "
-            f"per file: stop the dashboard first, or use a copy via SOCIAL_DB=/path/to/copy.duckdb."
-        ) from e
-    if not read_only:
-        con.execute(SCHEMA)
-    return con
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All-or-nothing block: commit on success, roll back on any exception."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
-def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
-    """Insert or replace rows of `df` into `table`, keyed by the table's primary key. Returns rows written."""
-    if table not in _KEYS:
-        raise ValueError(f"{table!r} is not an upsertable table (append-only tables use append())")
-    if df.empty:
-        return 0
-    missing = set(_KEYS[table]) - set(df.columns)
-    if missing:
-        raise ValueError(f"upsert into {table}: missing key column(s) {sorted(missing)}")
-    if df.duplicated(list(_KEYS[table])).any():
-        raise ValueError(f"upsert into {table}: duplicate keys in the batch")
-    con.register("_upsert_df", df)
-    try:
-        con.execute(f"INSERT OR REPLACE INTO {table} BY NAME SELECT * FROM _upsert_df")
-    finally:
-        con.unregister("_upsert_df")
-    return len(df)
-
-
-def append(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> list[int]:
-    """Append rows to an append-only table; ids come from its sequence. Returns the new ids."""
-    if table not in APPEND_ONLY:
-        raise ValueError(f"{table!r} is not append-only")
-    if df.empty:
-        return []
-    con.register("_append_df", df)
-    try:
-        cols = ", ".join(df.columns)
-        rows = con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _append_df RETURNING *").fetchall()
-    finally:
-        con.unregister("_append_df")
-    return [r[0] for r in rows]
-
-
-def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Row count of every table in the schema."""
-    tables = list(_KEYS) + list(APPEND_ONLY)
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}

@@ -7,8 +7,9 @@ from datetime import datetime, time, timedelta
 import duckdb
 import pandas as pd
 
-from analytics.queries import SENTIMENTS, PostFilter, topic_summary
-from analytics.scoring import model_key
+from analytics.analyst.filters import SENTIMENTS, PostFilter
+from analytics.analyst.queries import topic_summary
+from analytics.models.registry import model_key
 
 GRAINS = ("hour", "day", "week")
 

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 from wordcloud import STOPWORDS
 
-from analytics.queries import PostFilter, _engagement_cte
-from analytics.scoring import model_key
+from analytics.analyst.filters import PostFilter
+from analytics.analyst.queries import engagement_cte
+from analytics.models.registry import model_key
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = rf"[^\W_{_HAN}]"  # a letter or digit, not a Han character
@@ -209,7 +210,7 @@ def explain_window(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetim
     sent, tox = model_key("sentiment"), model_key("toxicity")
     posts = con.execute(f"""
         WITH sel AS (SELECT p.post_id {from_where} AND p.created_at >= ? AND p.created_at < ?),
-        {_engagement_cte('SELECT post_id FROM sel', since=True)},
+        {engagement_cte('SELECT post_id FROM sel', since=True)},
         top AS (  -- the few posts shown first, then their details and scores
             SELECT sel.post_id, coalesce(e.likes, 0) AS likes, coalesce(e.replies, 0) AS replies,
                    coalesce(e.shares, 0) AS shares, coalesce(e.views, 0) AS views

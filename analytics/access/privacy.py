@@ -20,7 +20,7 @@ TOKEN_URL = re.compile(r"\bhttps?://\S*?(?:[?#&]\S*|/[A-Za-z0-9_-]{16,}\S*)")
 HANDLE = re.compile(r"(?<![\w@])@\w{1,30}")
 REDACTIONS = (("[email]", EMAIL), ("[url]", TOKEN_URL), ("[phone]", PHONE), ("@user", HANDLE))
 
-SECRET = Path(__file__).resolve().parent.parent / "data" / "pseudonym.key"
+SECRET = Path(__file__).resolve().parents[2] / "data" / "pseudonym.key"
 
 
 def redact(text: str) -> str:

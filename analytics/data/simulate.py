@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from analytics.corpus import extract_hashtags
+from analytics.data.corpus import extract_hashtags
 
 KINDS = ("view", "like", "reply", "share", "hide", "report")
 # Relative posting/reading activity by hour of day (UTC-ish evening peak) and by weekday (Mon..Sun).

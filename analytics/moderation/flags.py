@@ -1,0 +1,72 @@
+"""SQL shared by the moderation queries: toxicity scores per label, the flag condition, the flagged posts."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Iterable
+
+import duckdb
+
+from analytics.models.registry import TOXICITY_LABELS as LABELS
+from analytics.models.registry import model_key
+from analytics.store.sql import STATES_CTE
+
+SCORES_CTE = ("tox AS (SELECT post_id, "
+              + ", ".join(f"CAST(scores->>'{label}' AS DOUBLE) AS \"{label}\"" for label in LABELS)
+              + " FROM model_scores WHERE model_id = $model_id AND model_version = $model_version)")
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDBPyConnection:
+    """Execute `sql` with those of the named `params` it uses ($name); DuckDB rejects unused ones."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    return con.execute(sql, {k: v for k, v in params.items() if k in used})
+
+
+def query_params(now: datetime | None = None, **extra) -> dict:
+    """Named parameters of every moderation query: the current toxicity model's key, `now`, and `extra`."""
+    model_id, version = model_key("toxicity")
+    return {"model_id": model_id, "model_version": version, "now": now or datetime.now(), **extra}
+
+
+def flag_condition(thresholds: dict[str, float], labels: Iterable[str] | None = None) -> tuple[tuple[str, ...], str, dict]:
+    """(labels, SQL condition over `tox`: any of the labels at or above its threshold, its parameters)."""
+    labels = tuple(labels or thresholds)
+    unknown = [label for label in labels if label not in LABELS]
+    if unknown or not labels:
+        raise ValueError(f"labels must be a non-empty selection of {', '.join(LABELS)}; got {unknown or 'none'}")
+    missing = [label for label in labels if label not in thresholds]
+    if missing:
+        raise ValueError(f"no threshold for {', '.join(missing)}")
+    cond = " OR ".join(f'tox."{label}" >= $th_{label}' for label in labels)
+    return labels, f"({cond})", {f"th_{label}": float(thresholds[label]) for label in labels}
+
+
+def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None, include_escalated: bool) -> tuple[str, dict]:
+    """CTEs ending in `flagged`: scored posts over threshold, undecided (or escalated), with any live claim."""
+    labels, cond, params = flag_condition(thresholds, labels)
+    cols = [f'tox."{label}"' for label in labels]
+    top = f"greatest({', '.join(cols)})"
+    top_label = "CASE " + " ".join(f"WHEN {c} = {top} THEN '{label}'" for c, label in zip(cols, labels)) + " END"
+    states = "s.state IS NULL OR s.state = 'escalate'" if include_escalated else "s.state IS NULL"
+    all_cols = ", ".join(f'tox."{label}"' for label in LABELS)
+    return f"""{SCORES_CTE}, {STATES_CTE},
+        live_claims AS (SELECT post_id, moderator AS claimed_by FROM claims WHERE expires_at > $now),
+        flagged AS (
+            SELECT p.post_id, p.created_at, u.handle, p.author_id, p.topic, p.text, p.parent_id,
+                   {top_label} AS max_label, {top} AS max_score, {all_cols},
+                   coalesce(s.state, 'undecided') AS state, c.claimed_by
+            FROM tox JOIN posts p USING (post_id) LEFT JOIN users u ON u.user_id = p.author_id
+            LEFT JOIN states s USING (post_id) LEFT JOIN live_claims c USING (post_id)
+            WHERE {cond} AND ({states}))""", params
+
+
+def period(start: date | None, end: date | None, col: str, params: dict) -> list[str]:
+    """Conditions for `col` within [start, end] (dates, end inclusive); adds their parameters to `params`."""
+    conds = []
+    if start:
+        conds.append(f"{col} >= $start")
+        params["start"] = start
+    if end:
+        conds.append(f"{col} < $end")
+        params["end"] = end + timedelta(days=1)
+    return conds

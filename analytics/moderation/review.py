@@ -1,0 +1,129 @@
+"""The review queue: flagged, undecided posts in the moderator's order, claims so two moderators never get the same
+post, and the context a card shows (author's record, thread)."""
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timedelta
+from typing import Iterable, Sequence
+
+import duckdb
+import pandas as pd
+
+from analytics import store
+from analytics.models.registry import DEFAULT_THRESHOLDS
+from analytics.moderation.flags import SCORES_CTE, flag_condition, flagged_ctes, query_params, run
+from analytics.moderation.policy import ACTIONS
+from analytics.store.sql import NOT_UNDONE, STATES_CTE
+
+ORDERS = {"score": "max_score DESC", "newest": "created_at DESC", "oldest": "created_at ASC", "reach": "reach DESC"}
+CLAIM_TTL = timedelta(minutes=10)
+
+
+def _state(con: duckdb.DuckDBPyConnection, post_id: str) -> str | None:
+    rows = con.execute(f"SELECT action FROM moderation_decisions d WHERE post_id = ? AND {NOT_UNDONE} "
+                       "ORDER BY decision_id DESC LIMIT 1", [post_id]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def queue(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = DEFAULT_THRESHOLDS, order: str = "score",
+          labels: Iterable[str] | None = None, topics: Sequence[str] = (), author: str | None = None,
+          moderator: str | None = None, include_escalated: bool = False, limit: int = 50,
+          now: datetime | None = None) -> pd.DataFrame:
+    """Posts to review: scored by the current toxicity model with any selected label (default: every label in
+    `thresholds`) at or above its threshold, undecided (plus escalated ones with include_escalated), and not held
+    by another moderator's live claim (`moderator`'s own claims stay in, claimed_by says so).
+
+    Columns: post_id, created_at, handle, author_id, topic, text, parent_id, max_label, max_score (over the
+    selected labels), one column per toxicity label, followers (of the author), interactions (on the post),
+    reach (their sum), state, claimed_by. Order 'score', 'newest', 'oldest' or 'reach'. Text is returned as
+    stored: render it as plain text.
+    """
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}")
+    ctes, flag_params = flagged_ctes(thresholds, labels, include_escalated)
+    params = query_params(now, **flag_params, moderator=moderator, topics=list(topics),
+                     author=(author or "").lstrip("@"), limit=limit)
+    conds = ["(claimed_by IS NULL OR claimed_by = $moderator)" if moderator else "claimed_by IS NULL"]
+    if topics:
+        conds.append("topic IN (SELECT unnest($topics::VARCHAR[]))")
+    if author:
+        conds.append("handle = $author")
+    return run(con, f"""WITH {ctes},
+        sel AS (SELECT * FROM flagged WHERE {' AND '.join(conds)}),
+        fol AS (SELECT followee_id AS author_id, count(*) AS followers FROM follows
+                WHERE followee_id IN (SELECT author_id FROM sel) GROUP BY 1),
+        ia AS (SELECT post_id, count(*) AS interactions FROM interactions
+               WHERE post_id IN (SELECT post_id FROM sel) GROUP BY 1)
+        SELECT sel.* EXCLUDE (state, claimed_by), coalesce(fol.followers, 0) AS followers,
+               coalesce(ia.interactions, 0) AS interactions,
+               coalesce(fol.followers, 0) + coalesce(ia.interactions, 0) AS reach,
+               sel.state, sel.claimed_by
+        FROM sel LEFT JOIN fol USING (author_id) LEFT JOIN ia USING (post_id)
+        ORDER BY {ORDERS[order]}, post_id LIMIT $limit""", params).df()
+
+
+def claim_next(con: duckdb.DuckDBPyConnection, moderator: str, thresholds: dict[str, float] = DEFAULT_THRESHOLDS,
+               order: str = "score", labels: Iterable[str] | None = None, topics: Sequence[str] = (),
+               author: str | None = None, include_escalated: bool = False, ttl: timedelta = CLAIM_TTL,
+               now: datetime | None = None, rounds: int = 5) -> str | None:
+    """Claim the first queue item that is free (or already `moderator`'s) for `ttl`; returns its post_id, or
+    None when the queue is empty (or every item was lost to other moderators `rounds` times over).
+
+    Safe for concurrent callers on separate cursors. The claim (store.claim) is one atomic upsert that takes the row
+    only if it is free, expired or the caller's own; two writers of the same claim conflict in DuckDB and the loser moves
+    on to the next item. A claim can still succeed on a post decided meanwhile (the decider deleted its claim
+    row after this caller read the queue), so the state is re-read once the claim is committed: any decision made
+    under the earlier claim is visible by then, and such a claim is dropped.
+    """
+    allowed = (None, "escalate") if include_escalated else (None,)
+    for attempt in range(rounds):
+        at = now or datetime.now()
+        items = queue(con, thresholds, order, labels, topics, author, moderator, include_escalated, 20, at)
+        if items.empty:
+            return None
+        for post_id in items["post_id"]:
+            try:
+                won = store.claim(con, post_id, moderator, at, at + ttl)
+            except (duckdb.TransactionException, duckdb.ConstraintException):
+                continue
+            if won and _state(con, post_id) in allowed:
+                return post_id
+            if won:
+                release(con, moderator, post_id)
+        time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # jitter, so racing callers stop colliding
+    return None
+
+
+def release(con: duckdb.DuckDBPyConnection, moderator: str, post_id: str) -> bool:
+    """Drop `moderator`'s claim on `post_id`; False if they held none."""
+    return bool(store.release(con, [post_id], moderator))
+
+
+def author_history(con: duckdb.DuckDBPyConnection, author_id: str,
+                   thresholds: dict[str, float] = DEFAULT_THRESHOLDS) -> dict:
+    """An author's record: posts, scored (by the current toxicity model), flagged (at `thresholds`),
+    flagged_share (of scored; None if none scored) and states: current decisions {approve, remove, escalate}."""
+    _, cond, flag_params = flag_condition(thresholds)
+    posts, scored, flagged, *states = run(con, f"""WITH {SCORES_CTE}, {STATES_CTE}
+        SELECT count(*), count(tox.post_id), count(*) FILTER ({cond}), count(*) FILTER (s.state = 'approve'),
+               count(*) FILTER (s.state = 'remove'), count(*) FILTER (s.state = 'escalate')
+        FROM posts p LEFT JOIN tox USING (post_id) LEFT JOIN states s USING (post_id)
+        WHERE p.author_id = $author_id""", query_params(**flag_params, author_id=author_id)).fetchall()[0]
+    return {"posts": posts, "scored": scored, "flagged": flagged, "flagged_share": flagged / scored if scored else None,
+            "states": dict(zip(ACTIONS, states))}
+
+
+def thread_context(con: duckdb.DuckDBPyConnection, post_id: str, levels: int = 3) -> pd.DataFrame:
+    """The posts `post_id` replies to, up to `levels` parents up, oldest first: depth (1 = direct parent),
+    post_id, created_at, handle, text. Parents missing from the store end the chain."""
+    return con.execute("""
+        WITH RECURSIVE chain(post_id, depth) AS (
+            SELECT parent_id, 1 FROM posts WHERE post_id = ? AND parent_id IS NOT NULL
+            UNION ALL
+            SELECT p.parent_id, c.depth + 1 FROM chain c JOIN posts p USING (post_id)
+            WHERE p.parent_id IS NOT NULL AND c.depth < ?
+        )
+        SELECT c.depth, p.post_id, p.created_at, u.handle, p.text
+        FROM chain c JOIN posts p USING (post_id) LEFT JOIN users u ON u.user_id = p.author_id
+        ORDER BY c.depth DESC""", [post_id, levels]).df()

@@ -1,0 +1,110 @@
+"""The one write path into the store. Every INSERT, UPDATE and DELETE in the project is in this module.
+
+All writes of a process go through WRITE_LOCK, so concurrent sessions and threads never abort each other with
+write-write conflicts; `transaction()` holds it for the whole block. DuckDB itself keeps other processes out.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Iterator, Sequence
+
+import duckdb
+import pandas as pd
+
+from analytics.store.schema import APPEND_ONLY, KEYS
+
+WRITE_LOCK = threading.RLock()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All-or-nothing block under the write lock: commit on success, roll back on any exception."""
+    with WRITE_LOCK:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
+    """Insert or replace rows of `df` into `table`, keyed by the table's primary key. Returns rows written."""
+    if table not in KEYS:
+        raise ValueError(f"{table!r} is not an upsertable table (append-only tables use append())")
+    if df.empty:
+        return 0
+    missing = set(KEYS[table]) - set(df.columns)
+    if missing:
+        raise ValueError(f"upsert into {table}: missing key column(s) {sorted(missing)}")
+    if df.duplicated(list(KEYS[table])).any():
+        raise ValueError(f"upsert into {table}: duplicate keys in the batch")
+    with WRITE_LOCK:
+        con.register("_upsert_df", df)
+        try:
+            con.execute(f"INSERT OR REPLACE INTO {table} BY NAME SELECT * FROM _upsert_df")
+        finally:
+            con.unregister("_upsert_df")
+    return len(df)
+
+
+def upsert_select(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, params: Sequence[Any] = ()) -> int:
+    """Insert or replace the rows a SELECT returns (columns by name) into `table`; returns rows written.
+
+    For set-based copies too large to pass through pandas (e.g. scores onto a 1M-post store)."""
+    if table not in KEYS:
+        raise ValueError(f"{table!r} is not an upsertable table (append-only tables use append())")
+    with WRITE_LOCK:
+        return con.execute(f"INSERT OR REPLACE INTO {table} BY NAME {select_sql}", list(params)).fetchone()[0]
+
+
+def append(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> list[int]:
+    """Append rows to an append-only table; ids come from its sequence. Returns the new ids."""
+    if table not in APPEND_ONLY:
+        raise ValueError(f"{table!r} is not append-only")
+    if df.empty:
+        return []
+    with WRITE_LOCK:
+        con.register("_append_df", df)
+        try:
+            cols = ", ".join(df.columns)
+            rows = con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _append_df RETURNING *").fetchall()
+        finally:
+            con.unregister("_append_df")
+    return [r[0] for r in rows]
+
+
+def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target_type: str, target_id: str,
+          details: dict, now: datetime | None = None) -> int:
+    """Append one `audit_log` event (details as JSON); returns its event_id."""
+    (event_id,) = append(con, "audit_log", pd.DataFrame({
+        "actor": [actor], "action": [action], "target_type": [target_type], "target_id": [target_id],
+        "details": [json.dumps(details)], "created_at": [now or datetime.now()]}))
+    return event_id
+
+
+def claim(con: duckdb.DuckDBPyConnection, post_id: str, moderator: str, now: datetime, expires: datetime) -> bool:
+    """Take the claim on `post_id` for `moderator` until `expires` if it is free, expired or already theirs.
+
+    One atomic upsert: two writers of the same claim conflict in DuckDB (TransactionException or
+    ConstraintException for the loser)."""
+    with WRITE_LOCK:
+        return bool(con.execute("""
+            INSERT INTO claims VALUES ($post_id, $moderator, $now, $expires)
+            ON CONFLICT (post_id) DO UPDATE SET moderator = excluded.moderator, claimed_at = excluded.claimed_at,
+                                                expires_at = excluded.expires_at
+            WHERE claims.expires_at <= $now OR claims.moderator = $moderator
+            RETURNING post_id""", {"post_id": post_id, "moderator": moderator, "now": now,
+                                   "expires": expires}).fetchall())
+
+
+def release(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str], moderator: str) -> list[str]:
+    """Drop `moderator`'s claims on `post_ids`; returns the posts they held."""
+    with WRITE_LOCK:
+        return [r[0] for r in con.execute(
+            "DELETE FROM claims WHERE post_id IN (SELECT unnest(?::VARCHAR[])) AND moderator = ? RETURNING post_id",
+            [list(post_ids), moderator]).fetchall()]
