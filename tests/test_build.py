@@ -1,9 +1,15 @@
 """The sample store: real text, simulated structure with the properties the pages rely on."""
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 import pytest
 
 from analytics import store
 from analytics.data import build
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def q(path, sql, params=()):
@@ -94,7 +100,34 @@ def test_build_is_atomic(tmp_path, small_cfg, monkeypatch):
     assert not path.exists()
 
 
-def test_build_cli_reports_progress_and_skips_existing(tmp_path, capsys, small_db):
+def test_build_reports_progress(tmp_path, small_cfg):
+    calls = []
+    counts = build.build(tmp_path / "p.duckdb", small_cfg, limit=300, progress=lambda f, m: calls.append((f, m)))
+    fracs, msgs = [f for f, _ in calls], [m for _, m in calls]
+    assert 0 < fracs[0] <= 0.05 and fracs == sorted(fracs)  # starts near 0, never goes back
+    assert calls[-1] == (1.0, "Done") and all(f < 1.0 for f in fracs[:-1])
+    assert msgs[0].startswith("Loading real tweets")
+    assert "Finding topics in 300 posts (TF-IDF + NMF)" in msgs
+    assert "Simulating 300 users for 300 posts, follows and interactions over 60 days" in msgs
+    writes = [m for m in msgs if m.startswith("Writing ")]
+    for table in ["topics", "users", "posts", "sentiment_labels", "follows", "interactions", "sim_events", "meta"]:
+        assert f"Writing {table} ({counts[table]:,} rows)" in writes, table
+    assert len(writes) == 8
+
+
+def test_build_cli_reports_progress(tmp_path):
+    db = tmp_path / "cli.duckdb"
+    run = subprocess.run([sys.executable, "-m", "analytics.build", "--db", str(db), "--limit", "300"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "Building store" in run.stderr  # the tqdm bar (stderr), through every stage to the end
+    for stage in ["Loading real tweets", "Finding topics in 300 posts", "Writing posts (300 rows)", "Done"]:
+        assert stage in run.stderr, stage
+    assert "Building store: 100%" in run.stderr
+    assert run.stdout.startswith(f"Built {db}: 3,000 users, 300 posts, ") and db.exists()
+
+
+def test_build_cli_skips_existing(tmp_path, capsys, small_db):
     assert build.main(["--db", str(small_db)]) == 0
     assert "already exists" in capsys.readouterr().out
 

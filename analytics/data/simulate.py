@@ -211,10 +211,14 @@ def _interactions(rng, cfg: SimConfig, users, posts, follows, parent) -> pd.Data
     fv = viewer[from_follow]
     followee = follows[f_bounds[fv] + (rng.random(len(fv)) * f_count[fv]).astype(int), 1]
     n_by = a_bounds[followee + 1] - a_bounds[followee]
-    ok = n_by > 0
-    picked = by_author[a_bounds[followee] + (rng.random(len(fv)) * np.maximum(n_by, 1)).astype(int)]
+    ok = n_by > 0  # a followee who wrote nothing gives no view here: that view is drawn by topic below
+    # Only followees with posts have a slice by_author[a_bounds[f]:a_bounds[f + 1]] to pick from; for one without,
+    # a_bounds[f] is where the next author's posts start (or len(by_author) past the last author), not a post of f.
+    # One draw per follow view either way, so the random stream (and every other choice) is the same.
+    r = rng.random(len(fv))[ok]
+    picked = by_author[a_bounds[followee[ok]] + (r * n_by[ok]).astype(int)]
     idx_follow = np.flatnonzero(from_follow)
-    post[idx_follow[ok]] = picked[ok]
+    post[idx_follow[ok]] = picked
     need = np.ones(n_views, bool)
     need[idx_follow[ok]] = False
     # Topic-driven views: topic from the viewer's interests, then a post of that topic by quality.
