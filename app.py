@@ -3,32 +3,18 @@ import streamlit as st
 
 from components import privacy
 from components.auth import account_box, current_user, sign_in_page
+from components.navigation import offered
 
 st.set_page_config(page_title="Social intelligence", page_icon=":material/insights:", layout="wide")
 
-# (section, capability needed, pages); each page also checks its capability itself.
-SECTIONS = [
-    ("Analyst", "view_analytics", [
-        st.Page("pages/analyst_overview.py", title="Overview", icon=":material/monitoring:", default=True),
-        st.Page("pages/analyst_topics.py", title="Topics", icon=":material/category:")]),
-    ("Moderator", "moderate", [
-        st.Page("pages/moderator_queue.py", title="Review queue", icon=":material/shield:"),
-        st.Page("pages/moderator_reports.py", title="Reported posts", icon=":material/flag:")]),
-    ("Moderator", "view_audit", [
-        st.Page("pages/moderator_audit.py", title="Audit log", icon=":material/history:"),
-        st.Page("pages/moderator_quality.py", title="Quality", icon=":material/target:")]),
-    ("Product", "view_feeds", [st.Page("pages/product_feed.py", title="Feed preview", icon=":material/explore:")]),
-    ("Models", "view_analytics", [st.Page("pages/models.py", title="Model cards", icon=":material/science:")]),
-]
-
+# The navigation table (section, page, title, icon, capability) is components/navigation.py; each page also checks
+# its capability itself.
 user = current_user()
 if user is None:
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
 else:
     account_box(user)
     privacy.settings()
-    pages: dict[str, list] = {}
-    for section, capability, section_pages in SECTIONS:
-        if user.can(capability):
-            pages.setdefault(section, []).extend(section_pages)
+    pages = {section: [st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in section_pages]
+             for section, section_pages in offered(user).items()}
     st.navigation(pages).run()

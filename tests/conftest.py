@@ -9,7 +9,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from analytics.access import auth  # noqa: E402
 from analytics.data import build  # noqa: E402
+
+ADMIN = auth.User("tester", "Test Admin", "admin")
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +36,21 @@ def small_db(tmp_path_factory, small_cfg) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def scored_small(small_db, tmp_path_factory) -> Path:
+    """The small slice with real toxicity scores (so moderation queues have flagged posts); copy it to write."""
+    import shutil
+
+    from analytics import store
+    from analytics.models import scoring
+
+    path = Path(shutil.copy(small_db, tmp_path_factory.mktemp("scored") / "scored.duckdb"))
+    con = store.connect(path)
+    scoring.score_posts(con, names=["toxicity"])
+    con.close()
+    return path
+
+
 @pytest.fixture(scope="session", autouse=True)
 def auth_file(tmp_path_factory) -> Path:
     """Users file of the test run (SOCIAL_AUTH), so tests never create data/auth.json in the checkout."""
@@ -51,6 +69,26 @@ def use_db(monkeypatch):
         st.cache_data.clear()
         return path
     return _use
+
+
+@pytest.fixture
+def app_run():
+    """`app_run(page, user=ADMIN, state=None, **params)`: run `page` (a path from the repository root, e.g.
+    "pages/models.py" or "app.py") headless as `user` (signed in; None: nobody), with `state` preset in its session
+    state and `params` as its URL query parameters; asserts the run raised nothing and returns the AppTest."""
+    from streamlit.testing.v1 import AppTest
+
+    def _run(page: str, user: auth.User | None = ADMIN, state: dict | None = None, **params: str) -> AppTest:
+        at = AppTest.from_file(str(ROOT / page), default_timeout=120)
+        at.query_params.update(params)
+        if user:
+            at.session_state["user"] = user
+        for key, value in (state or {}).items():
+            at.session_state[key] = value
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+    return _run
 
 
 @pytest.fixture

@@ -152,13 +152,29 @@ def test_stop_event_ends_generation_early(drafter):
     assert drafter.cached(MESSAGES, 400) is None  # a stopped draft is not cached
 
 
-def test_closing_the_stream_releases_the_lock(drafter):
-    stream = drafter.generate(MESSAGES, max_new_tokens=400)
-    next(stream)
-    t0 = time.perf_counter()
-    stream.close()  # e.g. a Streamlit rerun abandons the stream
-    assert time.perf_counter() - t0 < 0.5
+def test_closing_the_stream_releases_the_lock(drafter, tiny):
+    _, model = tiny
+    steps, closing = [], threading.Event()
+
+    def gate(*args):
+        steps.append(1)
+        if len(steps) >= 10:  # from the 10th step on, the model waits until the stream is being closed
+            closing.wait(timeout=60)
+    hook = model.register_forward_pre_hook(gate)
+    try:
+        stream = drafter.generate(MESSAGES, max_new_tokens=400)
+        assert next(stream)
+        assert len(steps) <= 10, "the consumer has its first chunk while the model is held"
+        closing.set()
+        stream.close()  # e.g. a Streamlit rerun abandons the stream
+        stopped_at = len(steps)
+    finally:
+        hook.remove()
+    assert not [t for t in threading.enumerate() if t.name == "drafts-generate"], "close() ended the generation"
+    assert stopped_at < 400, "held until the close, then stopped at once: far short of max_new_tokens"
+    assert drafter.cached(MESSAGES, 400) is None  # an abandoned draft is not cached
     assert drafter.complete(MESSAGES, 3)  # the generation lock is free again
+    assert drafter.calls == 2
 
 
 def test_concurrent_generations_do_not_interleave(drafter):

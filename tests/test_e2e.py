@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics import store
+from analytics import moderation, store
 from analytics.access import auth
 from analytics.models import scoring
 
@@ -41,26 +41,43 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(full_db, tmp_path_factory):
-    """The dashboard on a copy of the sample store with toxicity scored (sentiment is scored by the journeys),
-    three users, in its own process as in production. Yields its base URL."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    db = Path(shutil.copy(full_db, tmp / "social.duckdb"))
+def scored(full_db, tmp_path_factory) -> Path:
+    """The sample store with toxicity scored (sentiment is scored by the journeys), once for the module; every
+    journey's dashboard runs on its own copy."""
+    db = Path(shutil.copy(full_db, tmp_path_factory.mktemp("e2e") / "scored.duckdb"))
     con = store.connect(db)
     scoring.score_posts(con, names=["toxicity"])
     con.close()
-    snapshot = Path(shutil.copy(db, tmp / "snapshot.duckdb"))  # for the test's own lookups: the server owns db
-    for name, (role, password) in USERS.items():
-        auth.add_user(name, password, role, path=tmp / "auth.json")
-    port = _free_port()
-    env = {**os.environ, "SOCIAL_DB": str(db), "SOCIAL_AUTH": str(tmp / "auth.json"),
-           "SOCIAL_PSEUDONYM_KEY": "e2e"}
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                             "--server.headless", "true", "--server.fileWatcherType", "none",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    return db
+
+
+@pytest.fixture
+def dashboard(scored, tmp_path):
+    """`dashboard(setup=None)` starts the dashboard on this test's own copy of the scored store, after
+    `setup(con)` (if given) prepared that copy through the analytics API, with three users, in its own process as
+    in production. Returns {"base": URL, "snapshot": a copy of the prepared store for the test's own lookups (the
+    server owns its store), **what setup returned}."""
+    running = []
+
+    def start(setup=None) -> dict:
+        db = Path(shutil.copy(scored, tmp_path / "social.duckdb"))
+        con = store.connect(db)
+        try:
+            prepared = setup(con) if setup else {}
+        finally:
+            con.close()
+        snapshot = Path(shutil.copy(db, tmp_path / "snapshot.duckdb"))
+        for name, (role, password) in USERS.items():
+            auth.add_user(name, password, role, path=tmp_path / "auth.json")
+        port = _free_port()
+        env = {**os.environ, "SOCIAL_DB": str(db), "SOCIAL_AUTH": str(tmp_path / "auth.json"),
+               "SOCIAL_PSEUDONYM_KEY": "e2e"}
+        log = open(tmp_path / "server.log", "w")
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+                                 str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
+                                 "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        running.append((proc, log))
+        base = f"http://127.0.0.1:{port}"
         for _ in range(120):
             try:
                 if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
@@ -68,12 +85,32 @@ def server(full_db, tmp_path_factory):
             except OSError:
                 time.sleep(0.5)
         else:
-            pytest.fail(f"dashboard did not start: {(tmp / 'server.log').read_text()[-2000:]}")
-        yield {"base": base, "snapshot": snapshot}
-    finally:
+            pytest.fail(f"dashboard did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
+        return {"base": base, "snapshot": snapshot, **prepared}
+
+    yield start
+    for proc, log in running:
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture
+def server(dashboard) -> dict:
+    """The dashboard on a fresh copy of the scored store."""
+    return dashboard()
+
+
+@pytest.fixture
+def server_after_a_removal(dashboard) -> dict:
+    """The dashboard on a fresh copy of the scored store in which mod1 removed the newest flagged post (as
+    harassment), recorded through the analytics API as the moderator journey records it through the page;
+    its id is server["removed"]."""
+    def remove(con) -> dict:
+        post = moderation.queue(con, moderation.thresholds(con), order="newest", limit=1)["post_id"].iloc[0]
+        moderation.decide(con, auth.User("mod1", "mod1", USERS["mod1"][0]), post, "remove", "harassment")
+        return {"removed": post}
+    return dashboard(remove)
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +182,6 @@ def test_moderator_removes_a_flagged_post_and_the_audit_page_shows_it(server, pa
     page.get_by_text("Events", exact=True).wait_for()
     rows = download_csv(page, page.get_by_role("button", name=re.compile(r"Export CSV \(1 rows\)")))
     assert [(r["moderator"], r["action"], r["reason_code"]) for r in rows] == [("mod1", "remove", "harassment")]
-    server["removed"] = rows[0]["post_id"]
 
 
 def a_reader_of(snapshot: Path, post_id: str) -> str:
@@ -165,10 +201,9 @@ def a_reader_of(snapshot: Path, post_id: str) -> str:
         con.close()
 
 
-def test_product_manager_opens_a_feed_without_the_removed_post(server, page):
-    removed = server.get("removed")
-    if removed is None:
-        pytest.skip("needs the moderator journey's removal first")
+def test_product_manager_opens_a_feed_without_the_removed_post(server_after_a_removal, page):
+    server = server_after_a_removal
+    removed = server["removed"]
     handle = a_reader_of(server["snapshot"], removed)
     sign_in(page, server["base"], "pm1")
     page.get_by_role("link", name="Feed preview").click()

@@ -6,13 +6,11 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
 
 from analytics import feed, moderation, store
 from analytics.access import auth
 from analytics.models import scoring
 
-ROOT = Path(__file__).resolve().parent.parent
 PM = auth.User("pm", "PM", "product")
 
 
@@ -37,17 +35,13 @@ def busiest_reader(path: Path) -> tuple[str, str]:
         con.close()
 
 
-def run_feed(**state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages/product_feed.py"), default_timeout=120)
-    at.session_state["user"] = PM
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+@pytest.fixture
+def run_feed(app_run):
+    """Run the feed page as a product manager with `state` preset in its session state."""
+    return lambda **state: app_run("pages/product_feed.py", PM, state=state)
 
 
-def test_feed_with_explanations_comparison_and_moderation(scored, tmp_path, use_db):
+def test_feed_with_explanations_comparison_and_moderation(scored, tmp_path, use_db, run_feed):
     db = use_db(Path(shutil.copy(scored, tmp_path / "db.duckdb")))
     user_id, handle = busiest_reader(db)
     at = run_feed(feed_q=handle)
@@ -73,7 +67,7 @@ def test_feed_with_explanations_comparison_and_moderation(scored, tmp_path, use_
     assert filtered.loc[filtered["post_id"] == top, "reason"].tolist() == ["removed"]
 
 
-def test_cold_start_persona(scored, tmp_path, use_db):
+def test_cold_start_persona(scored, tmp_path, use_db, run_feed):
     use_db(Path(shutil.copy(scored, tmp_path / "db.duckdb")))
     con = store.connect(tmp_path / "db.duckdb")
     (topic,), = con.execute("SELECT topic FROM posts GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchall()

@@ -4,38 +4,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from analytics import store
 from analytics.access import auth
 from analytics.models import scoring
 
-ROOT = Path(__file__).resolve().parent.parent
 MOD = auth.User("maria", "Maria", "moderator")
 ANALYST = auth.User("ann", "Ann", "analyst")
 
 
-def run(page: str, user: auth.User | None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=120)
-    if user:
-        at.session_state["user"] = user
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-@pytest.fixture(scope="module")
-def scored_small(small_db, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("mod") / "scored.duckdb"
-    shutil.copy(small_db, path)
-    con = store.connect(path)
-    scoring.score_posts(con, names=["toxicity"])
-    con.close()
-    return path
-
-
 @pytest.fixture
 def db(scored_small, tmp_path, use_db) -> Path:
+    """A copy of the toxicity-scored small store (conftest's scored_small) for the app."""
     return use_db(Path(shutil.copy(scored_small, tmp_path / "db.duckdb")))
 
 
@@ -48,11 +28,11 @@ def decisions(path: Path) -> list[tuple]:
         con.close()
 
 
-def test_sign_in_with_the_first_run_admin(monkeypatch, tmp_path, small_db, use_db, auto_limit):
+def test_sign_in_with_the_first_run_admin(monkeypatch, tmp_path, small_db, use_db, auto_limit, app_run):
     auto_limit(0)
     use_db(small_db)
     monkeypatch.setenv("SOCIAL_AUTH", str(tmp_path / "auth.json"))
-    at = run("app.py", None)
+    at = app_run("app.py", None)
     assert at.title[0].value == "Sign in" and "admin_password.txt" in at.info[0].value
     password = (tmp_path / "admin_password.txt").read_text().strip()
     at.text_input(key="sign_in_user").input("admin")
@@ -65,15 +45,15 @@ def test_sign_in_with_the_first_run_admin(monkeypatch, tmp_path, small_db, use_d
     assert at.title[0].value == "Overview", "signed in: the default page"
 
 
-def test_pages_refuse_the_wrong_role(db):
-    at = run("pages/moderator_queue.py", ANALYST)
+def test_pages_refuse_the_wrong_role(db, app_run):
+    at = app_run("pages/moderator_queue.py", ANALYST)
     assert "does not allow this page" in at.error[0].value and not at.button
-    at = run("pages/moderator_audit.py", None)
+    at = app_run("pages/moderator_audit.py", None)
     assert at.warning[0].value == "Sign in to see this page." and not at.dataframe
 
 
-def test_queue_decide_next_undo(db):
-    at = run("pages/moderator_queue.py", MOD)
+def test_queue_decide_next_undo(db, app_run):
+    at = app_run("pages/moderator_queue.py", MOD)
     first = at.session_state["queue_current"]
     assert first and at.subheader[0].value.startswith("Flagged for")
     at.button(key="queue_remove").click().run()
@@ -88,8 +68,8 @@ def test_queue_decide_next_undo(db):
     assert rows[0] == (first, "maria", "remove", "harassment", None, None), "the decision itself is kept"
 
 
-def test_bulk_action_needs_confirmation_and_is_one_batch(db):
-    at = run("pages/moderator_queue.py", MOD)
+def test_bulk_action_needs_confirmation_and_is_one_batch(db, app_run):
+    at = app_run("pages/moderator_queue.py", MOD)
     assert at.button(key="queue_bulk_go").disabled
     at.selectbox(key="queue_bulk_action").set_value("approve").run()
     at.checkbox(key="queue_bulk_confirm").check().run()
@@ -101,16 +81,16 @@ def test_bulk_action_needs_confirmation_and_is_one_batch(db):
     assert "Nothing to review" in at.success[-1].value or at.session_state["queue_current"] not in {r[0] for r in rows}
 
 
-def test_audit_and_quality_pages(db):
-    run("pages/moderator_queue.py", MOD).button(key="queue_approve").click().run()
-    at = run("pages/moderator_audit.py", MOD)
+def test_audit_and_quality_pages(db, app_run):
+    app_run("pages/moderator_queue.py", MOD).button(key="queue_approve").click().run()
+    at = app_run("pages/moderator_audit.py", MOD)
     log = at.dataframe[0].value
     assert log[["moderator", "action", "reason_code"]].values.tolist() == [["maria", "approve", "no_violation"]]
-    at = run("pages/moderator_quality.py", MOD)
+    at = app_run("pages/moderator_quality.py", MOD)
     assert at.get("plotly_chart") and len(at.dataframe) == 3
 
 
-def test_untrusted_text_in_the_queue_is_inert(db):
+def test_untrusted_text_in_the_queue_is_inert(db, app_run):
     evil = "<script>alert(1)</script> **idiot** [x](javascript:alert(1))"
     con = store.connect(db)
     (author,), = con.execute("SELECT min(user_id) FROM users").fetchall()
@@ -119,25 +99,23 @@ def test_untrusted_text_in_the_queue_is_inert(db):
                                              "source": "test"}))
     scoring.score_posts(con, names=["toxicity"], post_ids=["evil1"])
     con.close()
-    at = AppTest.from_file(str(ROOT / "pages/moderator_queue.py"), default_timeout=120)
-    at.session_state["user"] = MOD
-    at.session_state["queue_current"] = "evil1"  # flagged (P(toxic) is high) and unclaimed, so it stays current
-    at.run()
-    assert not at.exception and at.session_state["queue_current"] == "evil1"
+    # flagged (P(toxic) is high) and unclaimed, so it stays current
+    at = app_run("pages/moderator_queue.py", MOD, state={"queue_current": "evil1"})
+    assert at.session_state["queue_current"] == "evil1"
     assert any("█" in t.value and "alert(1)" in t.value for t in at.text), "masked, as plain st.text"
     at.button(key="queue_reveal_btn").click().run()
     shown = " ".join(m.value for m in at.markdown)
     assert "<script>" not in shown and r"\<script\>" in shown, "revealed words are markdown-escaped"
 
 
-def test_removal_notice_draft_becomes_the_saved_note(db, tiny, monkeypatch):
+def test_removal_notice_draft_becomes_the_saved_note(db, tiny, monkeypatch, app_run):
     from analytics.models import drafts
     from components import drafts as draft_component
 
     tokenizer, model = tiny  # a tiny random model: the page flow, not the wording, is under test here
     fake = drafts.Drafter(tokenizer=tokenizer, model=model)
     monkeypatch.setattr(draft_component, "drafter", lambda: fake)
-    at = run("pages/moderator_queue.py", MOD)
+    at = app_run("pages/moderator_queue.py", MOD)
     post = at.session_state["queue_current"]
     next(b for b in at.button if b.label == "Draft the rest with the language model").click().run()
     assert not at.exception and any("Draft — check before use" in c.value for c in at.caption)
@@ -152,19 +130,19 @@ def test_removal_notice_draft_becomes_the_saved_note(db, tiny, monkeypatch):
     assert saved == [(post, note + " Edited.")], "what the moderator edited is what is saved"
 
 
-def test_admin_saves_a_team_threshold_that_queues_start_from(db):
-    at = run("pages/moderator_quality.py", MOD)
+def test_admin_saves_a_team_threshold_that_queues_start_from(db, app_run):
+    at = app_run("pages/moderator_quality.py", MOD)
     assert not [b for b in at.button if b.key == "quality_save"], "moderators cannot change team thresholds"
-    at = run("pages/moderator_quality.py", auth.User("root", "Root", "admin"))
+    at = app_run("pages/moderator_quality.py", auth.User("root", "Root", "admin"))
     at.selectbox(key="quality_label").set_value("insult").run()
     at.number_input(key="quality_new").set_value(0.3).run()
     at.button(key="quality_save").click().run()
     assert not at.exception and "insult threshold is now 0.30" in at.success[0].value
-    assert run("pages/moderator_queue.py", MOD).slider(key="queue_t_insult").value == 0.3
+    assert app_run("pages/moderator_queue.py", MOD).slider(key="queue_t_insult").value == 0.3
 
 
-def test_decide_on_a_reported_post(db):
-    at = run("pages/moderator_reports.py", MOD)
+def test_decide_on_a_reported_post(db, app_run):
+    at = app_run("pages/moderator_reports.py", MOD)
     first = next(b for b in at.button if b.key and b.key.startswith("reports_go_"))
     post = first.key.removeprefix("reports_go_")
     at.selectbox(key=f"reports_action_{post}").set_value("escalate").run()
