@@ -1,4 +1,4 @@
-"""`python -m analytics.train`: train the sentiment adapter (offline; not on the app's import path) (training.sentiment)."""
+"""`python -m analytics.train sentiment`: train the sentiment adapter (training.sentiment, outside the app)."""
 from training.sentiment import main
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Draft generator speed: load time and tokens/s of SmolLM2-135M (GGUF Q4_1) on this machine.
 
 Usage: .venv/bin/python bench/generate.py [--tokens 48] [--runs 3]
-Measures the transformers GGUF backend that analytics.drafts uses, and llama-cpp-python when it is installed.
+Measures the transformers GGUF backend that analytics.models.drafts uses, and llama-cpp-python when it is installed.
 Tokens/s is the median over `runs` greedy generations of `tokens` new tokens (EOS suppressed so each run is full).
 """
 from __future__ import annotations

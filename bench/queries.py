@@ -46,7 +46,7 @@ QUERIES: list[tuple[str, Callable[..., object], bool]] = [
     ("trending_terms 3 days", lambda con, f: terms.trending_terms(con, f, *last_days(f, 3)), True),
     ("explain_window 1 day", lambda con, f: terms.explain_window(con, f, *last_days(f, 1)), True),
     ("drill-down list_posts", lambda con, f: queries.list_posts(con, replace(f, window=last_days(f, 1)), 500,
-                                                                 "newest"), True),
+                                                                "newest"), True),
 ]
 
 

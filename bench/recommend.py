@@ -1,6 +1,6 @@
 """Median 'For You' feed time per user on the sample store and on the 1M-post synthetic store (read-only).
 
-Usage: .venv/bin/python bench/feed.py [--sample PATH] [--big PATH] [--users 5] [--runs 5]
+Usage: .venv/bin/python bench/recommend.py [--sample PATH] [--big PATH] [--users 5] [--runs 5]
 
 The sample is data/scored_sample.duckdb (a fully scored copy of the sample, so it has embeddings), else
 data/social.duckdb. The synthetic store has model scores but no embeddings; its posts reuse the sample's texts, so

@@ -7,7 +7,8 @@ import numpy as np
 import streamlit as st
 
 from analytics.analyst import clouds
-from analytics.analyst.filters import SENTIMENTS, PostFilter
+from analytics.analyst.filters import PostFilter
+from analytics.models.registry import SENTIMENT_LABELS
 from components import data
 from components.drilldown import table
 
@@ -21,7 +22,7 @@ def word_cloud_panel(f: PostFilter, key: str) -> None:
     """Pick all posts or a sentiment (unless the filter already fixes one), draw its terms, offer them as CSV."""
     g = f
     if f.sentiment is None:
-        choice = st.radio("Posts", ["all", *SENTIMENTS], horizontal=True, key=f"{key}_sentiment",
+        choice = st.radio("Posts", ["all", *SENTIMENT_LABELS], horizontal=True, key=f"{key}_sentiment",
                           format_func=str.capitalize)
         g = f if choice == "all" else replace(f, sentiment=choice)
     counts = data.term_counts(g)

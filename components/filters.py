@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.analyst.filters import SENTIMENTS, PostFilter, filter_from_params, filter_to_params
+from analytics.analyst.filters import PostFilter, filter_from_params, filter_to_params
+from analytics.models.registry import SENTIMENT_LABELS
 from components import data
 
 URL_KEYS = ("from", "to", "topic", "tag", "q", "author", "lang", "sentiment")
@@ -50,7 +51,7 @@ def post_filter(key: str = "f") -> PostFilter:
         keyword = st.text_input("Keyword", key=f"{key}_kw", help="case-insensitive text search")
         author = st.text_input("Author handle", key=f"{key}_author")
         lang = st.selectbox("Language", ["any"] + opts["langs"], key=f"{key}_lang")
-        sentiment = st.selectbox("Sentiment", ["any", *SENTIMENTS], key=f"{key}_sentiment",
+        sentiment = st.selectbox("Sentiment", ["any", *SENTIMENT_LABELS], key=f"{key}_sentiment",
                                  help="label from the sentiment model: only scored posts match")
     picked = list(rng) if isinstance(rng, (list, tuple)) else [rng]
     start, end = (picked + [lo, hi][len(picked):])[:2]  # a half-picked range keeps its start

@@ -72,8 +72,8 @@ with st.sidebar:
     if compare:
         with st.expander("Strategy B weights", expanded=True):
             weights_b, settings_b = strategy("feed_b", feed_api.Weights(semantic=0.1, social_proof=0.2,
-                                                                         popularity=0.5, recency=0.2,
-                                                                         sentiment_fit=0.0), 1.0)
+                                                                        popularity=0.5, recency=0.2,
+                                                                        sentiment_fit=0.0), 1.0)
 
 # Similarity and toxicity screening need the candidate window's posts scored (sentiment gives the embeddings).
 end = data.data_end()
@@ -153,7 +153,7 @@ with tabs[5]:
     if st.button("Run offline evaluation", key="feed_eval_run"):
         with st.spinner("Replaying feeds…"):
             st.session_state["feed_eval"] = data.evaluation(pd.Timestamp(cutoff).to_pydatetime(), int(k),
-                                                             int(n_users), weights_a, settings_a)
+                                                            int(n_users), weights_a, settings_a)
     if (ev := st.session_state.get("feed_eval")) is not None:
         st.plotly_chart(charts.evaluation_chart(ev), width="stretch")
         table(ev.pivot(index="metric", columns="strategy", values="value").reset_index(), "feed_eval",

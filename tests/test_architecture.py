@@ -8,6 +8,8 @@ import sys
 import tokenize
 from pathlib import Path
 
+from analytics import store
+
 ROOT = Path(__file__).resolve().parent.parent
 ANALYTICS = ROOT / "analytics"
 # SQL that changes rows; DDL (the schema, a bench's TEMP table) is not a write to the store's data.
@@ -85,13 +87,29 @@ def _write_statements(path: Path) -> list[str]:
     return [m.group(0) for t in tokens if t.type == tokenize.STRING for m in WRITE_SQL.finditer(t.string)]
 
 
-def test_sql_writes_only_in_the_store():
+def _api_writes(path: Path, tables: set[str]) -> list[str]:
+    """Writes through DuckDB's Python API: relation.insert_into(...), con.append('<table>', df)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            first = node.args[0] if node.args else None
+            if node.func.attr == "insert_into" or (
+                    node.func.attr == "append" and isinstance(first, ast.Constant) and first.value in tables):
+                out.append(ast.unparse(node)[:80])
+    return out
+
+
+def test_sql_writes_only_in_the_store(tmp_path):
     writer = ANALYTICS / "store" / "writer.py"
     assert len(_write_statements(writer)) >= 4, "the pattern finds the store's own writes"
+    tables = set(store.KEYS) | set(store.APPEND_ONLY)
+    probe = tmp_path / "probe.py"
+    probe.write_text("con.append('posts', df)\nrel.insert_into('users')\nrows.append('x')\n")
+    assert _api_writes(probe, tables) == ["con.append('posts', df)", "rel.insert_into('users')"]
     files = [p for d in ("analytics", "components", "pages", "bench", "training") for p in (ROOT / d).rglob("*.py")]
     files.append(ROOT / "app.py")
     outside = {str(p.relative_to(ROOT)): w for p in files
-               if (ANALYTICS / "store") not in p.parents and (w := _write_statements(p))}
+               if (ANALYTICS / "store") not in p.parents and (w := _write_statements(p) + _api_writes(p, tables))}
     assert outside == {}
 
 
@@ -114,7 +132,8 @@ def test_models_contract_is_importable_without_loading_torch():
             "print(TOXIC_THRESHOLD, callable(embed), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0.5", "True", "True"]  # looking up a function that runs a model loads torch
-    code = "import sys, analytics.models as m\nprint(m.TOXIC_THRESHOLD, m.model_key('toxicity'), 'torch' in sys.modules)"
+    code = ("import sys, analytics.models as m\n"
+            "print(m.TOXIC_THRESHOLD, m.model_key('toxicity'), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0.5 ('jigsaw-bilstm', 'toxic-comment-classifier==0.3.0') False"
 

@@ -48,11 +48,13 @@ def test_readme_schema_table_matches_the_store():
 def test_readme_layout_lists_every_package_and_module():
     block = _section("Layout").split("```")[1]
     entries: dict[str, str] = {}  # path -> its description, continuation lines included
+    parent = current = ""
     for line in block.strip("\n").splitlines():
         m = re.match(r"^(  )?([\w.-]+/|[\w.-]+\.py) ", line)
         if m:
             current = (parent if m.group(1) else "") + m.group(2)
-            parent = parent if m.group(1) else current
+            if not m.group(1):
+                parent = current
             entries[current] = line[m.end():]
         else:
             entries[current] += " " + line.strip()
@@ -64,6 +66,12 @@ def test_readme_layout_lists_every_package_and_module():
         if path.endswith("/") and named and path != "tests/":  # naming modules means naming them all
             actual = {p.name for p in (ROOT / path).glob("*.py")} - {"__init__.py"}
             assert named == actual, path
+
+
+def test_paths_the_readme_names_exist():
+    named = set(re.findall(r"`((?:analytics|components|pages|tests|bench|training|sample_data)/[\w./-]*)`", README))
+    assert {"analytics/store/writer.py", "analytics/models/weights/sentiment_adapter.safetensors"} <= named
+    assert sorted(p for p in named if not (ROOT / p).exists()) == []
 
 
 CLIS = sorted(set(re.findall(r"python -m analytics\.(\w+)", README)))

@@ -157,7 +157,7 @@ def test_filters_with_reasons(con, ctx, index):
     assert unscreened == 1  # p2 has no toxicity score
     # a looser threshold keeps p7; undoing p8's removal brings it back
     kept, dropped, _ = feed_api.apply_filters(con, ctx, cands, {**moderation.DEFAULT_THRESHOLDS, "insult": 0.95,
-                                                                 "toxic": 0.95})
+                                                                "toxic": 0.95})
     assert "p7" in ids(kept)
     moderation.undo_last(con, MOD, now=T0 - timedelta(minutes=30))
     kept, dropped, _ = feed_api.apply_filters(con, ctx, cands)
@@ -195,7 +195,7 @@ def test_component_values(con, ctx, index):
     assert s.loc["p1", "sentiment_fit_raw"] == 1.0
     assert s["score"].round(9).tolist() == s[list(feed_api.COMPONENTS)].sum(axis=1).round(9).tolist()
     assert sum(w.values()) == pytest.approx(1) and Weights(semantic=2, social_proof=0, popularity=0, recency=0,
-                                                         sentiment_fit=2).normalised()["semantic"] == 0.5
+                                                           sentiment_fit=2).normalised()["semantic"] == 0.5
     with pytest.raises(ValueError):
         Weights(**ALL).normalised()
 

@@ -8,6 +8,7 @@ import streamlit
 from streamlit.testing.v1.element_tree import Block
 
 from analytics.access import auth
+from analytics.models import sentiment, toxicity
 from components import navigation, resources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,11 +59,13 @@ def store_reads(monkeypatch, small_db, use_db, auto_limit) -> list:
         reads.append(path)
         raise AssertionError(f"the page opened the store at {path}")
 
-    def models():
+    def models(*args, **kwargs):
         reads.append("models")
         raise AssertionError("the page loaded the models")
     monkeypatch.setattr(resources, "connection", connection)
-    monkeypatch.setattr(resources, "models", models)
+    # The loaders themselves, so a module holding its own reference to resources.models is caught too.
+    monkeypatch.setattr(sentiment, "load", models)
+    monkeypatch.setattr(toxicity, "load", models)
     return reads
 
 

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 
 from analytics.models.registry import SENTIMENT_LABELS, model_key
 
-SENTIMENTS = SENTIMENT_LABELS
 _WORD = re.compile(r"^\w{1,60}$")
 
 
@@ -125,8 +124,8 @@ def filter_from_params(params: dict[str, list[str]], opts: dict) -> tuple[PostFi
         notices.append(f"lang {lang!r} does not occur in the data; ignored")
         lang = None
     sentiment = one("sentiment") or None
-    if sentiment and sentiment not in SENTIMENTS:
-        notices.append(f"sentiment {sentiment!r} is not one of {', '.join(SENTIMENTS)}; ignored")
+    if sentiment and sentiment not in SENTIMENT_LABELS:
+        notices.append(f"sentiment {sentiment!r} is not one of {', '.join(SENTIMENT_LABELS)}; ignored")
         sentiment = None
     return PostFilter(start=start, end=end, topics=topics, hashtags=tags, keyword=keyword, author=author, lang=lang,
                       sentiment=sentiment), notices

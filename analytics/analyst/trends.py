@@ -7,9 +7,9 @@ from datetime import datetime, time, timedelta
 import duckdb
 import pandas as pd
 
-from analytics.analyst.filters import SENTIMENTS, PostFilter
+from analytics.analyst.filters import PostFilter
 from analytics.analyst.queries import topic_summary
-from analytics.models.registry import model_key
+from analytics.models.registry import SENTIMENT_LABELS, model_key
 
 GRAINS = ("hour", "day", "week")
 
@@ -25,13 +25,13 @@ def _counts(con: duckdb.DuckDBPyConnection, f: PostFilter, keys: list[str], key_
     group = "GROUP BY ALL ORDER BY ALL" if keys else ""
     df = con.execute(f"""
         SELECT {cols}count(*) AS posts, count(s.post_id) AS scored,
-               {", ".join(f"count(*) FILTER (s.label = '{label}') AS {label}" for label in SENTIMENTS)}
+               {", ".join(f"count(*) FILTER (s.label = '{label}') AS {label}" for label in SENTIMENT_LABELS)}
         FROM posts p
         LEFT JOIN model_scores s ON s.post_id = p.post_id AND s.model_id = ? AND s.model_version = ?
         WHERE {where} {group}
     """, (key_params or []) + [model_id, version] + params).df()
     scored = df["scored"].where(df["scored"] > 0)
-    for label in SENTIMENTS:
+    for label in SENTIMENT_LABELS:
         df[f"{label}_share"] = df[label] / scored
     df["net"] = (df["positive"] - df["negative"]) / scored
     return df

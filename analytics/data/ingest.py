@@ -516,7 +516,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, actor: str | None 
                   "updated": updated, "new_authors": len(new_users), "dry_run": False}
         details = {k: result[k] for k in ("format", "rows", "new", "updated", "new_authors")}
         details["source"] = f"import:{batch.file}"
-        event_id = store.audit(con, actor, "import", "file", batch.file, details)
+        event_id = store.append_audit(con, actor, "import", "file", batch.file, details)
     result["event_id"] = event_id
     return result
 

@@ -8,7 +8,6 @@ data/social.duckdb) onto every synth post with the identical text, so the scale 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import duckdb

@@ -2,26 +2,9 @@
 embedding index, who to follow and topics to explore (suggestions), offline evaluation, and reader lookup."""
 from analytics.feed.context import POSITIVE, PROOF, UserContext, persona_context, user_context
 from analytics.feed.index import DIM, EmbeddingIndex, data_end, embeddings
-from analytics.feed.pipeline import (
-                                     COMPONENTS,
-                                     FILTERS,
-                                     SOURCES,
-                                     Feed,
-                                     Settings,
-                                     Weights,
-                                     apply_filters,
-                                     candidates,
-                                     explain,
-                                     in_network,
-                                     mmr,
-                                     overlap,
-                                     popular,
-                                     recommend,
-                                     rerank,
-                                     score,
-                                     similar,
-                                     similarity_matrix,
-)
+from analytics.feed.pipeline import (COMPONENTS, FILTERS, SOURCES, Feed, Settings, Weights, apply_filters, candidates,
+                                     explain, in_network, mmr, overlap, popular, recommend, rerank, score, similar,
+                                     similarity_matrix)
 from analytics.feed.readers import following_feed, search_users, user_profile
 from analytics.feed.suggestions import topic_suggestions, who_to_follow
 

@@ -52,7 +52,6 @@ class UserContext:
         return list(self.topics)[:k] or ([self.community] if self.community else [])
 
 
-
 def user_context(con: duckdb.DuckDBPyConnection, user_id: str, as_of: datetime | None = None) -> UserContext:
     """The reader as of `as_of`: followees, seen posts, hidden authors, interest vector (mean embedding of the posts
     they liked, replied to or shared), sentiment mix and topics of those posts. KeyError for an unknown user."""

@@ -67,7 +67,7 @@ def novelty(recommended: Sequence[str], popularity_share: Mapping[str, float]) -
 
 
 def held_out_positives(con: duckdb.DuckDBPyConnection, cutoff: datetime, horizon_days: float,
-                   window_days: float) -> dict[str, set[str]]:
+                       window_days: float) -> dict[str, set[str]]:
     """Per user, the posts they liked, replied to or shared in [cutoff, cutoff + horizon) that were created in the
     window_days before the cutoff by someone else and that they had not interacted with before the cutoff."""
     rows = con.execute(f"""

@@ -2,7 +2,7 @@
 
 Everything is read as of a moment `as_of` (default: just after the newest post or interaction in the store):
 candidates are posts created before it and every behavioural signal (interactions, follows) is read with a time
-before it, so the same code replays the feed a reader would have got in the past (analytics.recommend_eval relies
+before it, so the same code replays the feed a reader would have got in the past (analytics.feed.evaluation relies
 on this). Model scores and moderation removals are content facts read as they are now: a removed post is never
 recommended, not even in a replay.
 """
@@ -32,7 +32,6 @@ FILTERS = ("own_post", "removed", "toxic", "hidden_author", "seen")  # checked i
 _SOURCE_COLUMNS = ["post_id", "created_at", "source", "evidence"]
 _ANCHOR = {"like": "a post you liked", "share": "a post you shared", "reply": "a post you replied to",
            "interest": "your interest"}
-
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,6 @@ class Settings:
             raise ValueError(f"unknown toxicity label(s) {sorted(unknown)}; use {', '.join(LABELS)}")
 
 
-
 @dataclass
 class Feed:
     """A built feed and everything that led to it."""
@@ -101,7 +99,6 @@ class _Clock:
             yield
         finally:
             self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - t0) * 1000
-
 
 
 # --- candidates --------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ def search_users(con: duckdb.DuckDBPyConnection, query: str = "", limit: int = 2
         ORDER BY followers DESC, u.handle LIMIT ?
     """, [query.lower().lstrip("@"), limit]).df()
 
+
 def user_profile(con: duckdb.DuckDBPyConnection, user_id: str) -> dict:
     """Profile counts of one user: handle, community, followers, following, posts, likes given."""
     row = con.execute("""
@@ -30,6 +31,7 @@ def user_profile(con: duckdb.DuckDBPyConnection, user_id: str) -> dict:
         raise KeyError(f"unknown user {user_id!r}")
     keys = ["handle", "community", "created_at", "followers", "following", "posts", "likes_given"]
     return dict(zip(keys, row))
+
 
 def following_feed(con: duckdb.DuckDBPyConnection, user_id: str, limit: int = 30) -> pd.DataFrame:
     """Newest posts by accounts the user follows that the user has not viewed, with how many followees liked each.

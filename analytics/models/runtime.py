@@ -14,10 +14,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from analytics.models import registry, sentiment, toxicity
-
-SENTIMENT_LABELS = registry.SENTIMENT_LABELS
-TOXICITY_LABELS = registry.TOXICITY_LABELS
+from analytics.models import sentiment, toxicity
+from analytics.models.registry import SENTIMENT_LABELS, TOXICITY_LABELS
 
 _threads_lock = threading.Lock()
 _threads_set = False

@@ -16,7 +16,7 @@ from analytics import store
 from analytics.analyst.filters import PostFilter
 from analytics.models import runtime
 from analytics.models.coverage import unscored
-from analytics.models.registry import MODELS, model_key
+from analytics.models.registry import MODELS, SENTIMENT_LABELS, TOXICITY_LABELS, model_key
 
 Progress = Callable[[int, int, str], None]
 
@@ -26,11 +26,11 @@ def _rows(name: str, ids: list[str], texts: list[str]) -> dict[str, pd.DataFrame
     now = datetime.now()
     if name == "sentiment":
         probs, emb = runtime.sentiment_and_embedding(texts)
-        labels = runtime.SENTIMENT_LABELS
+        labels = SENTIMENT_LABELS
         extra = {"embeddings": pd.DataFrame({"post_id": ids, "model_id": model_id, "model_version": version,
                                              "vec": list(emb.astype("float32"))})}
     else:
-        probs, labels, extra = runtime.toxicity_probs(texts), runtime.TOXICITY_LABELS, {}
+        probs, labels, extra = runtime.toxicity_probs(texts), TOXICITY_LABELS, {}
     top = probs.argmax(axis=1)
     scores = pd.DataFrame({
         "post_id": ids, "model_id": model_id, "model_version": version,

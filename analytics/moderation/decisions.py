@@ -67,9 +67,9 @@ def decide(con: duckdb.DuckDBPyConnection, user: User | None, post_id: str, acti
     with store.transaction(con):
         _check_posts(con, [post_id], user.username, now)
         (decision_id,) = _append(con, user.username, [post_id], action, now, reason_code, note)
-        store.audit(con, user.username, "decide", "post", post_id,
-               {"decision_id": decision_id, "action": action, "reason_code": reason_code, "note": note}, now)
-        store.release(con, [post_id], user.username)
+        details = {"decision_id": decision_id, "action": action, "reason_code": reason_code, "note": note}
+        store.append_audit(con, user.username, "decide", "post", post_id, details, now)
+        store.release_claims(con, [post_id], user.username)
     return decision_id
 
 
@@ -89,10 +89,10 @@ def bulk_decide(con: duckdb.DuckDBPyConnection, user: User | None, post_ids: Seq
     with store.transaction(con):
         _check_posts(con, post_ids, user.username, now)
         ids = _append(con, user.username, post_ids, action, now, reason_code, note, batch_id, progress=progress)
-        store.audit(con, user.username, "bulk_decide", "batch", batch_id,
-               {"action": action, "reason_code": reason_code, "note": note, "count": len(ids),
-                "decision_ids": [ids[0], ids[-1]], "post_ids": post_ids}, now)
-        store.release(con, post_ids, user.username)
+        store.append_audit(con, user.username, "bulk_decide", "batch", batch_id,
+                           {"action": action, "reason_code": reason_code, "note": note, "count": len(ids),
+                            "decision_ids": [ids[0], ids[-1]], "post_ids": post_ids}, now)
+        store.release_claims(con, post_ids, user.username)
     return batch_id
 
 
@@ -118,8 +118,8 @@ def undo_last(con: duckdb.DuckDBPyConnection, user: User | None, now: datetime |
         undo_batch = str(uuid.uuid4()) if batch_id else None
         undone = [t[0] for t in targets]
         ids = _append(con, user.username, [t[1] for t in targets], UNDO, now, batch_id=undo_batch, undoes=undone)
-        store.audit(con, user.username, "undo", "batch" if batch_id else "post", batch_id or post_id,
-               {"undoes": undone, "undo_ids": ids, "batch_id": undo_batch, "count": len(ids)}, now)
+        store.append_audit(con, user.username, "undo", "batch" if batch_id else "post", batch_id or post_id,
+                           {"undoes": undone, "undo_ids": ids, "batch_id": undo_batch, "count": len(ids)}, now)
     return decision_id
 
 

@@ -28,7 +28,8 @@ def query_params(now: datetime | None = None, **extra) -> dict:
     return {"model_id": model_id, "model_version": version, "now": now or datetime.now(), **extra}
 
 
-def flag_condition(thresholds: dict[str, float], labels: Iterable[str] | None = None) -> tuple[tuple[str, ...], str, dict]:
+def flag_condition(thresholds: dict[str, float],
+                   labels: Iterable[str] | None = None) -> tuple[tuple[str, ...], str, dict]:
     """(labels, SQL condition over `tox`: any of the labels at or above its threshold, its parameters)."""
     labels = tuple(labels or thresholds)
     unknown = [label for label in labels if label not in LABELS]
@@ -41,7 +42,8 @@ def flag_condition(thresholds: dict[str, float], labels: Iterable[str] | None = 
     return labels, f"({cond})", {f"th_{label}": float(thresholds[label]) for label in labels}
 
 
-def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None, include_escalated: bool) -> tuple[str, dict]:
+def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None,
+                 include_escalated: bool) -> tuple[str, dict]:
     """CTEs ending in `flagged`: scored posts over threshold, undecided (or escalated), with any live claim."""
     labels, cond, params = flag_condition(thresholds, labels)
     cols = [f'tox."{label}"' for label in labels]

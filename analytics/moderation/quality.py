@@ -61,7 +61,7 @@ def flag_precision(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] 
         FROM th LEFT JOIN long ON long.label = th.label AND long.score >= th.threshold
         LEFT JOIN states s USING (post_id)
         GROUP BY th.label, th.threshold ORDER BY list_position($labels::VARCHAR[], th.label)""",
-                query_params(labels=list(labels), ts=[float(thresholds[label]) for label in labels])).df()
+               query_params(labels=list(labels), ts=[float(thresholds[label]) for label in labels])).df()
 
 
 def threshold_tuner(con: duckdb.DuckDBPyConnection, label: str,
@@ -78,4 +78,4 @@ def threshold_tuner(con: duckdb.DuckDBPyConnection, label: str,
                count(*) FILTER (scored.state = 'remove') AS removed, removed / nullif(decided, 0) AS precision
         FROM th LEFT JOIN scored ON scored.score >= th.threshold
         GROUP BY th.threshold ORDER BY th.threshold""",
-                query_params(ts=[round(float(t), 4) for t in thresholds])).df()
+               query_params(ts=[round(float(t), 4) for t in thresholds])).df()

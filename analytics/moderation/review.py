@@ -2,8 +2,6 @@
 post, and the context a card shows (author's record, thread)."""
 from __future__ import annotations
 
-import random
-import time
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
@@ -43,7 +41,7 @@ def queue(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = DEFAULT
         raise ValueError(f"order must be one of {', '.join(ORDERS)}")
     ctes, flag_params = flagged_ctes(thresholds, labels, include_escalated)
     params = query_params(now, **flag_params, moderator=moderator, topics=list(topics),
-                     author=(author or "").lstrip("@"), limit=limit)
+                          author=(author or "").lstrip("@"), limit=limit)
     conds = ["(claimed_by IS NULL OR claimed_by = $moderator)" if moderator else "claimed_by IS NULL"]
     if topics:
         conds.append("topic IN (SELECT unnest($topics::VARCHAR[]))")
@@ -70,34 +68,30 @@ def claim_next(con: duckdb.DuckDBPyConnection, moderator: str, thresholds: dict[
     """Claim the first queue item that is free (or already `moderator`'s) for `ttl`; returns its post_id, or
     None when the queue is empty (or every item was lost to other moderators `rounds` times over).
 
-    Safe for concurrent callers on separate cursors. The claim (store.claim) is one atomic upsert that takes the row
-    only if it is free, expired or the caller's own; two writers of the same claim conflict in DuckDB and the loser moves
-    on to the next item. A claim can still succeed on a post decided meanwhile (the decider deleted its claim
-    row after this caller read the queue), so the state is re-read once the claim is committed: any decision made
-    under the earlier claim is visible by then, and such a claim is dropped.
+    Safe for concurrent callers on separate cursors. The claim (store.claim) is one upsert under the store's write
+    lock that takes the row only if it is free, expired or the caller's own; a caller that loses a post to another
+    moderator moves on to the next item. A claim can still succeed on a post decided meanwhile (the decider deleted
+    its claim row after this caller read the queue), so the state is re-read once the claim is committed: any
+    decision made under the earlier claim is visible by then, and such a claim is dropped.
     """
     allowed = (None, "escalate") if include_escalated else (None,)
-    for attempt in range(rounds):
+    for _ in range(rounds):
         at = now or datetime.now()
         items = queue(con, thresholds, order, labels, topics, author, moderator, include_escalated, 20, at)
         if items.empty:
             return None
         for post_id in items["post_id"]:
-            try:
-                won = store.claim(con, post_id, moderator, at, at + ttl)
-            except (duckdb.TransactionException, duckdb.ConstraintException):
-                continue
+            won = store.claim(con, post_id, moderator, at, at + ttl)
             if won and _state(con, post_id) in allowed:
                 return post_id
             if won:
                 release(con, moderator, post_id)
-        time.sleep(random.uniform(0, 0.02 * (attempt + 1)))  # jitter, so racing callers stop colliding
     return None
 
 
 def release(con: duckdb.DuckDBPyConnection, moderator: str, post_id: str) -> bool:
     """Drop `moderator`'s claim on `post_id`; False if they held none."""
-    return bool(store.release(con, [post_id], moderator))
+    return bool(store.release_claims(con, [post_id], moderator))
 
 
 def author_history(con: duckdb.DuckDBPyConnection, author_id: str,

@@ -34,5 +34,6 @@ def save_thresholds(con: duckdb.DuckDBPyConnection, user: User | None, new: dict
         old = thresholds(con)
         merged = {**old, **{label: round(float(t), 4) for label, t in new.items()}}
         store.upsert(con, "meta", pd.DataFrame({"key": [THRESHOLDS_KEY], "value": [json.dumps(merged)]}))
-        store.audit(con, user.username, "set_thresholds", "meta", THRESHOLDS_KEY, {"old": old, "new": merged}, now)
+        store.append_audit(con, user.username, "set_thresholds", "meta", THRESHOLDS_KEY,
+                           {"old": old, "new": merged}, now)
     return merged

@@ -1,7 +1,8 @@
-"""The DuckDB store: schema, connection, and the only writer (upsert, append, audit, claims) with its lock."""
+"""The DuckDB store: schema, connection, and the only writer (upserts, appends, audit events, claims) and its lock."""
 from analytics.store.connection import DEFAULT_DB, StoreLockedError, connect, db_path, table_counts
 from analytics.store.schema import APPEND_ONLY, KEYS, SCHEMA
-from analytics.store.writer import WRITE_LOCK, append, audit, claim, release, transaction, upsert, upsert_select
+from analytics.store.writer import (WRITE_LOCK, append, append_audit, claim, release_claims, transaction, upsert,
+                                    upsert_select)
 
-__all__ = ["APPEND_ONLY", "DEFAULT_DB", "KEYS", "SCHEMA", "WRITE_LOCK", "StoreLockedError", "append", "audit",
-           "claim", "connect", "db_path", "release", "table_counts", "transaction", "upsert", "upsert_select"]
+__all__ = ["APPEND_ONLY", "DEFAULT_DB", "KEYS", "SCHEMA", "WRITE_LOCK", "StoreLockedError", "append", "append_audit",
+           "claim", "connect", "db_path", "release_claims", "table_counts", "transaction", "upsert", "upsert_select"]

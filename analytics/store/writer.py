@@ -78,8 +78,8 @@ def append(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> list
     return [r[0] for r in rows]
 
 
-def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target_type: str, target_id: str,
-          details: dict, now: datetime | None = None) -> int:
+def append_audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target_type: str, target_id: str,
+                 details: dict, now: datetime | None = None) -> int:
     """Append one `audit_log` event (details as JSON); returns its event_id."""
     (event_id,) = append(con, "audit_log", pd.DataFrame({
         "actor": [actor], "action": [action], "target_type": [target_type], "target_id": [target_id],
@@ -88,10 +88,9 @@ def audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target_type: 
 
 
 def claim(con: duckdb.DuckDBPyConnection, post_id: str, moderator: str, now: datetime, expires: datetime) -> bool:
-    """Take the claim on `post_id` for `moderator` until `expires` if it is free, expired or already theirs.
-
-    One atomic upsert: two writers of the same claim conflict in DuckDB (TransactionException or
-    ConstraintException for the loser)."""
+    """Take the claim on `post_id` for `moderator` until `expires` if it is free, expired or already theirs; False
+    when another moderator's live claim holds it. One upsert under the write lock, so racing callers in this
+    process are serialised and exactly one of them wins."""
     with WRITE_LOCK:
         return bool(con.execute("""
             INSERT INTO claims VALUES ($post_id, $moderator, $now, $expires)
@@ -102,7 +101,7 @@ def claim(con: duckdb.DuckDBPyConnection, post_id: str, moderator: str, now: dat
                                    "expires": expires}).fetchall())
 
 
-def release(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str], moderator: str) -> list[str]:
+def release_claims(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str], moderator: str) -> list[str]:
     """Drop `moderator`'s claims on `post_ids`; returns the posts they held."""
     with WRITE_LOCK:
         return [r[0] for r in con.execute(
