@@ -23,11 +23,6 @@ def _run(fn, *args, **kwargs):
 
 
 @st.cache_data(**_CACHE)
-def overview() -> dict:
-    return _run(queries.overview)
-
-
-@st.cache_data(**_CACHE)
 def filter_options() -> dict:
     return _run(queries.filter_options)
 
