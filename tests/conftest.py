@@ -92,6 +92,20 @@ def app_run():
 
 
 @pytest.fixture
+def in_threads():
+    """`in_threads(fn, args)`: call fn(arg) for every arg, each in its own thread at once, and wait for them all."""
+    import threading
+
+    def _run(fn, args) -> None:
+        threads = [threading.Thread(target=fn, args=(a,)) for a in args]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return _run
+
+
+@pytest.fixture
 def auto_limit(monkeypatch):
     """Set how many unscored posts a chart scores without asking (0: never, so a test runs no model it needn't)."""
     from components import scoring

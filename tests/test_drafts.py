@@ -177,17 +177,13 @@ def test_closing_the_stream_releases_the_lock(drafter, tiny):
     assert drafter.calls == 2
 
 
-def test_concurrent_generations_do_not_interleave(drafter):
+def test_concurrent_generations_do_not_interleave(drafter, in_threads):
     out = {}
 
     def work(name):
         out[name] = drafter.complete(MESSAGES, 10)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(work, range(2))
     assert out[0] == out[1] and len(out[0].split()) == 10
 
 

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -301,7 +300,7 @@ def many_posts(path, n):
     c.close()
 
 
-def test_concurrent_moderators_never_share_a_post(tmp_path):
+def test_concurrent_moderators_never_share_a_post(tmp_path, in_threads):
     path = tmp_path / "many.duckdb"
     many_posts(path, 420)
     con = store.connect(path)
@@ -321,11 +320,7 @@ def test_concurrent_moderators_never_share_a_post(tmp_path):
         finally:
             cur.close()
 
-    threads = [threading.Thread(target=work, args=(f"mod{i}",)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(work, (f"mod{i}" for i in range(8)))
     assert errors == []
     every = [p for posts in claimed.values() for p in posts]
     assert len(every) == 400 and len(set(every)) == 400

@@ -1,12 +1,10 @@
 """The store's writer: one write lock per process, so concurrent writers wait instead of aborting."""
-import threading
-
 import pandas as pd
 
 from analytics import store
 
 
-def test_threads_writing_the_same_keys_all_land(tmp_path):
+def test_threads_writing_the_same_keys_all_land(tmp_path, in_threads):
     con = store.connect(tmp_path / "s.duckdb")
     errors: list[Exception] = []
 
@@ -22,11 +20,7 @@ def test_threads_writing_the_same_keys_all_land(tmp_path):
         finally:
             cur.close()
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(work, range(6))
     assert errors == []
     assert con.execute("SELECT actor, count(*) FROM audit_log GROUP BY 1 ORDER BY 1").fetchall() == [
         (f"writer{i}", 20) for i in range(6)]
@@ -35,7 +29,7 @@ def test_threads_writing_the_same_keys_all_land(tmp_path):
     assert value == f"{last[0].removeprefix('writer')}-{last[1]}", "the last transaction's upsert is what stays"
 
 
-def test_claims_are_taken_by_exactly_one_racing_caller(tmp_path):
+def test_claims_are_taken_by_exactly_one_racing_caller(tmp_path, in_threads):
     from datetime import datetime, timedelta
 
     con = store.connect(tmp_path / "s.duckdb")
@@ -48,11 +42,7 @@ def test_claims_are_taken_by_exactly_one_racing_caller(tmp_path):
             won.append(name)
         cur.close()
 
-    threads = [threading.Thread(target=claim, args=(f"mod{i}",)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(claim, (f"mod{i}" for i in range(8)))
     assert len(won) == 1
     assert con.execute("SELECT post_id, moderator FROM claims").fetchall() == [("p1", won[0])]
     assert store.release_claims(con, ["p1"], "someone-else") == []

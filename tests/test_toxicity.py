@@ -6,7 +6,6 @@ import os
 import pickle
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -162,14 +161,10 @@ def test_model_tokenize(model):
 # ----------------------------------------------------------------- loading
 
 @needs_model
-def test_load_is_cached_and_thread_safe(monkeypatch):
+def test_load_is_cached_and_thread_safe(monkeypatch, in_threads):
     monkeypatch.setattr(tox, "_MODEL", None)
     got = []
-    threads = [threading.Thread(target=lambda: got.append(tox.load())) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(lambda _: got.append(tox.load()), range(4))
     assert len(got) == 4 and all(m is got[0] for m in got)
     assert tox.load() is got[0]
 
