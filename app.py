@@ -2,6 +2,7 @@
 import streamlit as st
 
 from components import privacy
+from components.enrichment import status_bar, worker
 from components.auth import account_box, current_user, sign_in_page
 from components.navigation import offered
 
@@ -9,11 +10,14 @@ st.set_page_config(page_title="Social intelligence", page_icon=":material/insigh
 
 # The navigation table (section, page, title, icon, capability) is components/navigation.py; each page also checks
 # its capability itself.
+worker()  # enrichment starts with the app, before anyone signs in
 user = current_user()
 if user is None:
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()
 else:
     account_box(user)
+    with st.sidebar:
+        status_bar()
     privacy.settings()
     pages = {section: [st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in section_pages]
              for section, section_pages in offered(user).items()}

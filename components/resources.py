@@ -1,8 +1,11 @@
-"""The one place that creates process-wide cached resources: the DuckDB connection, the models, the drafter.
+"""The one place that creates process-wide cached resources: the DuckDB connection, the models, the enrichment
+worker, the drafter.
 
 Writes need no lock from here: analytics.store serialises every write of the process."""
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -13,7 +16,7 @@ from analytics import feed, store
 from analytics import models as model_api
 from analytics.access import auth, privacy
 from analytics.data import build
-from analytics.models import drafts, sentiment, toxicity
+from analytics.models import drafts, enrichment, sentiment, toxicity
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,6 +63,29 @@ def embedding_index(path: str, days: float) -> feed.EmbeddingIndex:
     """Embeddings of the last `days` of posts of the store at `path`, for the feed's similarity search; cleared
     after scoring writes new embeddings."""
     return feed.EmbeddingIndex.build(cursor(), days)
+
+
+CACHE_CLEAR_S = 15.0  # while enriching, cached query results are refreshed at most this often
+
+
+@st.cache_resource(show_spinner=False)
+def enricher(path: str) -> enrichment.Enricher:
+    """The one enrichment worker of the store at `path`, started with the app unless env SOCIAL_ENRICH=0. After
+    its writes, cached query results (and, for new embeddings, the feed's index) are refreshed."""
+    con = connection(path)
+    last = [time.monotonic()]
+
+    def refresh(model: str, finished: bool) -> None:
+        if finished or time.monotonic() - last[0] >= CACHE_CLEAR_S:
+            last[0] = time.monotonic()
+            st.cache_data.clear()
+            if model == "sentiment":
+                embedding_index.clear()
+
+    worker = enrichment.Enricher(con.cursor, on_write=refresh, log=lambda msg: print(msg, flush=True))
+    if os.environ.get("SOCIAL_ENRICH", "1") != "0":
+        worker.start()
+    return worker
 
 
 @st.cache_resource(show_spinner=False)

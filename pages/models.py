@@ -6,6 +6,7 @@ from analytics.analyst.filters import PostFilter
 from analytics.models import explain
 from components import charts, data
 from components.auth import require
+from components.enrichment import model_table
 from components.highlight import attribution_markdown
 from components.resources import models
 from components.scoring import scoring_panel
@@ -93,5 +94,12 @@ with tab_try:
             st.caption("Red: words raising P(toxic) (occlusion) or toxic on their own; blue: words lowering it.")
 
 st.divider()
-st.subheader("Score the store")
+st.subheader("Enrichment")
+st.caption("Every post is scored by every model as it enters the store, in the background: toxicity first (the "
+           "review queue fills in seconds), then sentiment and embeddings in one encoder pass. Posts scored by an "
+           "older model version are scored again.")
+st.dataframe(model_table(), hide_index=True, column_config={
+    "share": st.column_config.ProgressColumn("share", format="percent", min_value=0.0, max_value=1.0),
+    "posts/s": st.column_config.NumberColumn(format="%.0f"),
+    "minutes left": st.column_config.NumberColumn(format="%.1f")})
 scoring_panel(PostFilter(), "models")

@@ -156,5 +156,7 @@ def hold_db():
     return _held
 
 
+# Pages run in-process under AppTest: no background enrichment worker there (tests that want one start it).
+os.environ["SOCIAL_ENRICH"] = "0"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -1,0 +1,166 @@
+"""Enrichment on arrival: one background worker brings every post to current scores from every model.
+
+The cheap model goes first (toxicity covers the sample in seconds, so the review queue fills at once), then the
+encoder (sentiment and embeddings in one pass). Work goes through the scoring engine in chunks, each written in its
+own transaction, so a stop or a crash loses at most the chunk in flight and the next pass resumes where it stopped;
+posts scored by an older model version count as unscored. When every post is current the worker waits for new
+ones (`wake()` starts a pass at once, e.g. after an import).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import duckdb
+
+from analytics.models import scoring
+from analytics.models.coverage import coverage
+
+ORDER = ("toxicity", "sentiment")  # cheap first: flagged posts reach the queue before the encoder starts
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One model's progress: posts with a current score of `total`, and the speed of the running pass."""
+
+    done: int = 0
+    total: int = 0
+    rate: float | None = None  # posts/s scored by the pass in flight (None before its first chunk)
+
+    @property
+    def remaining(self) -> int:
+        """Posts still without a current score."""
+        return self.total - self.done
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the current rate (None without a rate)."""
+        return self.remaining / self.rate if self.rate else None
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the worker is doing: state ('starting', 'enriching', 'idle', 'stopped' or 'error'), the model in
+    flight, per-model progress and the last error's text."""
+
+    state: str = "starting"
+    current: str | None = None
+    models: dict[str, ModelStatus] | None = None
+    error: str | None = None
+
+    def line(self) -> str:
+        """One line for a status bar, e.g. 'Enriching (sentiment): 12,480 of 38,158 posts · 130 posts/s · ~4 min
+        left'."""
+        if self.state == "error":
+            return f"Enrichment stopped by an error: {self.error}"
+        if not self.models:
+            return "Enrichment is starting…"
+        if self.state == "enriching" and self.current:
+            m = self.models[self.current]
+            parts = [f"Enriching ({self.current}): {m.done:,} of {m.total:,} posts"]
+            if m.rate:
+                parts.append(f"{m.rate:,.0f} posts/s")
+            if m.eta_s is not None:
+                parts.append(f"~{max(1, round(m.eta_s / 60))} min left")
+            return " · ".join(parts)
+        total = max(m.total for m in self.models.values())
+        missing = {name: m.remaining for name, m in self.models.items() if m.remaining}
+        if missing:
+            return "Waiting to enrich: " + ", ".join(f"{n:,} posts without {name}" for name, n in missing.items())
+        return f"All {total:,} posts enriched by every model"
+
+
+class Enricher:
+    """The background worker. `connect()` gives it a cursor of the store (its own, used only by its thread);
+    `on_write(model, finished)` is called after each written chunk (finished: that model's pass is complete)."""
+
+    def __init__(self, connect: Callable[[], duckdb.DuckDBPyConnection], chunk: int = 512, idle_s: float = 30.0,
+                 on_write: Callable[[str, bool], None] = lambda model, finished: None,
+                 log: Callable[[str], None] = lambda msg: None) -> None:
+        self._connect, self._chunk, self._idle_s = connect, chunk, idle_s
+        self._on_write, self._log = on_write, log
+        self._status = Status()
+        self._lock = threading.Lock()
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker's thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def status(self) -> Status:
+        """A snapshot of the worker's progress."""
+        with self._lock:
+            return self._status
+
+    def _set(self, **changes) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)
+
+    def _set_model(self, name: str, **changes) -> None:
+        with self._lock:
+            models = dict(self._status.models or {})
+            models[name] = replace(models.get(name, ModelStatus()), **changes)
+            self._status = replace(self._status, models=models)
+
+    def run_pass(self, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        """Score every post that lacks a current score, model by model in ORDER; returns posts scored per model.
+        Returns early (with what it wrote) when stop() is called."""
+        cov = coverage(con)
+        self._set(models={name: ModelStatus(*cov[name]) for name in ORDER})
+        scored = {}
+        for name in ORDER:
+            before, total = cov[name]
+            if before == total:
+                scored[name] = 0
+                continue
+            self._set(state="enriching", current=name)
+            t0 = time.perf_counter()
+
+            def progress(done: int, todo: int, msg: str, name=name, before=before, total=total, t0=t0) -> None:
+                self._set_model(name, done=before + done, total=total,
+                                rate=done / max(time.perf_counter() - t0, 1e-9))
+                self._on_write(name, done == todo)
+
+            scored[name] = scoring.score_posts(con, names=(name,), chunk=self._chunk, progress=progress,
+                                               should_stop=self._stop.is_set)[name]
+            self._log(f"enrichment: {scored[name]:,} posts scored by {name} in {time.perf_counter() - t0:.1f} s")
+            if self._stop.is_set():
+                break
+        self._set(state="stopped" if self._stop.is_set() else "idle", current=None)
+        return scored
+
+    def _loop(self) -> None:
+        con = self._connect()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.run_pass(con)
+                except Exception as e:  # noqa: BLE001 - shown on every page; the next pass retries
+                    self._set(state="error", current=None, error=f"{type(e).__name__}: {e}")
+                    self._log(f"enrichment error: {e!r}")
+                self._wake.wait(self._idle_s)
+                self._wake.clear()
+        finally:
+            con.close()
+
+    def start(self) -> "Enricher":
+        """Run passes in a daemon thread until stop(): one now, then one after every `idle_s` or wake()."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="enrichment", daemon=True)
+            self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        """Start the next pass now (new posts arrived)."""
+        self._wake.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop after the chunk in flight and wait for the thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
