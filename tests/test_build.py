@@ -136,3 +136,16 @@ def test_store_lock_message(small_db, hold_db):
     with hold_db(small_db) as pid:
         with pytest.raises(store.StoreLockedError, match=f"process {pid}"):
             store.connect(small_db)
+
+
+def test_build_replaces_a_stale_wal_left_beside_a_deleted_store(tmp_path, small_cfg):
+    db = tmp_path / "social.duckdb"
+    other = tmp_path / "other.duckdb"
+    con = store.connect(other)
+    con.execute("CHECKPOINT")
+    con.execute("CREATE TABLE t AS SELECT 1 AS x")  # stays in other.duckdb.wal until a checkpoint
+    (tmp_path / "other.duckdb.wal").rename(tmp_path / "social.duckdb.wal")
+    con.close()
+    build.build(db, small_cfg, limit=300)
+    assert not (tmp_path / "social.duckdb.wal").exists()
+    assert store.table_counts(store.connect(db, read_only=True))["posts"] == 300

@@ -80,6 +80,8 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
         con.execute("CHECKPOINT")
     finally:
         con.close()
+    # A WAL left beside a deleted store belongs to that old file; DuckDB would refuse to open the new one with it.
+    db.with_name(db.name + ".wal").unlink(missing_ok=True)
     os.replace(tmp, db)
     progress(1.0, "Done")
     return result
