@@ -59,7 +59,7 @@ def rows(con, sql, *params):
 def test_good_csv(con, tmp_path):
     res = import_file(con, write(tmp_path, "good.csv", GOOD_CSV))
     assert res | {"event_id": None} == {"file": "good.csv", "format": "csv", "rows": 3, "new": 3, "updated": 0,
-                                       "new_authors": 2, "dry_run": False, "event_id": None}
+                                       "changed": 0, "new_authors": 2, "dry_run": False, "event_id": None}
     got = {r[0]: r for r in rows(con, "SELECT post_id, author_id, created_at, text, lang, hashtags, parent_id, source "
                                       "FROM posts")}
     assert got["p1"][2] == datetime(2024, 5, 1, 8, 0)
@@ -134,6 +134,38 @@ def test_reimport_upserts(con, tmp_path):
     assert rows(con, "SELECT text FROM posts WHERE post_id = 'p1'") == [("Edited #World and #python",)]
     details = json.loads(rows(con, "SELECT details FROM audit_log ORDER BY event_id DESC LIMIT 1")[0][0])
     assert (details["new"], details["updated"]) == (1, 3)
+
+
+def test_reimport_with_new_text_drops_scores_and_reopens_decisions(con, tmp_path):
+    import hashlib
+
+    from analytics import moderation
+    from analytics.access.auth import User
+    from analytics.models import scoring
+
+    path = write(tmp_path, "good.csv", GOOD_CSV)
+    import_file(con, path)
+    scoring.score_posts(con)
+    mod = User("mod1", "Mod", "moderator")
+    decision = moderation.decide(con, mod, "p1", "approve", "no_violation")
+    old = rows(con, "SELECT post_id, model_id FROM model_scores ORDER BY 1, 2")
+    assert len(old) == 6 and rows(con, "SELECT count(*) FROM embeddings") == [(3,)]
+    edited = "Hello #World and #python you stupid worthless idiot"
+    path.write_text(GOOD_CSV.replace("Hello #World and #python", edited))
+    res = import_file(con, path, actor="importer")
+    assert (res["new"], res["updated"], res["changed"]) == (0, 3, 1)
+    assert rows(con, "SELECT DISTINCT post_id FROM model_scores ORDER BY 1") == [("p2",), ("p3",)], "p1's are gone"
+    assert rows(con, "SELECT post_id FROM embeddings ORDER BY 1") == [("p2",), ("p3",)]
+    assert rows(con, "SELECT moderator, action, undoes, note FROM moderation_decisions ORDER BY decision_id") == [
+        ("mod1", "approve", None, None), ("system", "undo", decision, "text changed on import of good.csv")]
+    assert moderation.post_states(con).empty, "p1 is undecided again"
+    (details,), = rows(con, "SELECT details FROM audit_log WHERE action = 'import' ORDER BY event_id DESC LIMIT 1")
+    sha = lambda t: hashlib.sha256(t.encode()).hexdigest()  # noqa: E731
+    assert json.loads(details)["text_changes"] == [
+        {"post_id": "p1", "old_sha256": sha("Hello #World and #python"), "new_sha256": sha(edited)}]
+    assert json.loads(details)["reopened_decisions"] == [decision]
+    assert scoring.score_posts(con) == {"sentiment": 1, "toxicity": 1}, "only the changed post is scored again"
+    assert moderation.queue(con)["post_id"].tolist() == ["p1"], "the edited post is back in the queue, flagged"
 
 
 def test_existing_users_untouched(con, tmp_path):

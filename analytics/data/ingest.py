@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import csv
+import hashlib
 import io
 import json
 import math
@@ -28,7 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import store
+from analytics import moderation, store
 from analytics.data.corpus import extract_hashtags
 
 REQUIRED = ("post_id", "author_id", "created_at", "text")
@@ -502,20 +503,34 @@ def _existing(con: duckdb.DuckDBPyConnection, table: str, key: str, ids: list[st
     return {r[0] for r in con.execute(sql, [ids]).fetchall()}
 
 
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, actor: str | None = None) -> dict[str, Any]:
     """Write a validated batch in ONE transaction (users first seen, posts upserted, one audit row); all or nothing."""
     actor = actor or os.environ.get("USER") or "cli"
     ids = batch.posts["post_id"].tolist()
     with store.transaction(con):
-        updated = len(_existing(con, "posts", "post_id", ids))
+        old_text = dict(con.execute("SELECT post_id, text FROM posts WHERE post_id IN (SELECT unnest(?::VARCHAR[]))",
+                                    [ids]).fetchall())
+        new_text = dict(zip(ids, batch.posts["text"]))
+        changed = sorted(p for p, text in old_text.items() if text != new_text[p])
         known = _existing(con, "users", "user_id", batch.users["user_id"].tolist())
         new_users = batch.users[~batch.users["user_id"].isin(known)].reset_index(drop=True)
         store.upsert(con, "users", new_users)
         store.upsert(con, "posts", batch.posts)
-        result = {"file": batch.file, "format": batch.fmt, "rows": len(ids), "new": len(ids) - updated,
-                  "updated": updated, "new_authors": len(new_users), "dry_run": False}
-        details = {k: result[k] for k in ("format", "rows", "new", "updated", "new_authors")}
+        # Scores of the old text would pass for the new one: drop them (the enrichment worker scores the new text)
+        # and send decided posts back to the queue.
+        store.drop_scores(con, changed)
+        reopened = moderation.reopen(con, changed, f"text changed on import of {batch.file}")
+        result = {"file": batch.file, "format": batch.fmt, "rows": len(ids), "new": len(ids) - len(old_text),
+                  "updated": len(old_text), "changed": len(changed), "new_authors": len(new_users), "dry_run": False}
+        details = {k: result[k] for k in ("format", "rows", "new", "updated", "changed", "new_authors")}
         details["source"] = f"import:{batch.file}"
+        details["text_changes"] = [{"post_id": p, "old_sha256": _sha(old_text[p]), "new_sha256": _sha(new_text[p])}
+                                   for p in changed]
+        details["reopened_decisions"] = reopened
         event_id = store.append_audit(con, actor, "import", "file", batch.file, details)
     result["event_id"] = event_id
     return result
@@ -536,7 +551,8 @@ def import_file(con: duckdb.DuckDBPyConnection | None, path: str | Path, mapping
                 name: str | None = None, actor: str | None = None) -> dict[str, Any]:
     """Validate `path` fully, then (unless dry_run) write it in one transaction.
 
-    Returns {file, format, rows, new, updated, new_authors, dry_run, event_id}; raises IngestError on a bad
+    Returns {file, format, rows, new, updated, changed (written only), new_authors, dry_run, event_id}; raises
+    IngestError on a bad
     file (nothing written). `name` overrides the file name recorded in source/audit (e.g. an uploaded file's
     original name); with dry_run, `con` may be None (the new/updated counts are then None)."""
     batch = load_file(path, mapping, fmt, encoding, name=name)
@@ -554,7 +570,8 @@ def summary(result: dict[str, Any]) -> str:
             return f"Dry run: {posts} in {result['file']} are valid; nothing written."
         return (f"Dry run: {posts} in {result['file']} are valid: would be {result['new']:,} new, "
                 f"{result['updated']:,} updated; {result['new_authors']:,} new authors. Nothing written.")
-    return (f"Imported {posts} from {result['file']}: {result['new']:,} new, {result['updated']:,} updated; "
+    changed = f" ({result['changed']:,} with new text: scored again, decisions reopened)" if result["changed"] else ""
+    return (f"Imported {posts} from {result['file']}: {result['new']:,} new, {result['updated']:,} updated{changed}; "
             f"{result['new_authors']:,} new authors.")
 
 

@@ -7,7 +7,8 @@ state: which moderator is reviewing a queued post, until when. All writes go thr
 """
 from analytics.models.registry import DEFAULT_THRESHOLDS
 from analytics.models.registry import TOXICITY_LABELS as LABELS
-from analytics.moderation.decisions import CHUNK, ClaimedByOther, audit, bulk_decide, decide, post_states, undo_last
+from analytics.moderation.decisions import (CHUNK, SYSTEM, ClaimedByOther, audit, bulk_decide, decide, post_states,
+                                            reopen, undo_last)
 from analytics.moderation.policy import ACTIONS, POLICY, REASONS, UNDO, reason_codes
 from analytics.moderation.quality import decisions_per_moderator, flag_precision, queue_stats, threshold_tuner
 from analytics.moderation.reports import reported_posts
@@ -15,7 +16,7 @@ from analytics.moderation.review import CLAIM_TTL, ORDERS, author_history, claim
 from analytics.moderation.thresholds import THRESHOLDS_KEY, save_thresholds, thresholds
 
 __all__ = ["ACTIONS", "CHUNK", "CLAIM_TTL", "ClaimedByOther", "DEFAULT_THRESHOLDS", "LABELS", "ORDERS", "POLICY",
-           "REASONS", "THRESHOLDS_KEY", "UNDO", "audit", "author_history", "bulk_decide", "claim_next", "decide",
-           "decisions_per_moderator", "flag_precision", "post_states", "queue", "queue_stats", "reason_codes",
-           "release", "reported_posts", "save_thresholds", "thread_context", "threshold_tuner", "thresholds",
-           "undo_last"]
+           "REASONS", "SYSTEM", "THRESHOLDS_KEY", "UNDO", "audit", "author_history", "bulk_decide",
+           "claim_next", "decide", "decisions_per_moderator", "flag_precision", "post_states", "queue",
+           "queue_stats", "reason_codes", "release", "reopen", "reported_posts", "save_thresholds",
+           "thread_context", "threshold_tuner", "thresholds", "undo_last"]

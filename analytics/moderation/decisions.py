@@ -16,6 +16,7 @@ from analytics.moderation.policy import UNDO, reason_codes
 from analytics.store.sql import NOT_UNDONE, STATES_CTE
 
 CHUNK = 100  # decisions per append in bulk_decide, and per progress call
+SYSTEM = "system"  # the moderator name of events no person made (a post reopened because its text changed)
 
 
 class ClaimedByOther(RuntimeError):
@@ -121,6 +122,20 @@ def undo_last(con: duckdb.DuckDBPyConnection, user: User | None, now: datetime |
         store.append_audit(con, user.username, "undo", "batch" if batch_id else "post", batch_id or post_id,
                            {"undoes": undone, "undo_ids": ids, "batch_id": undo_batch, "count": len(ids)}, now)
     return decision_id
+
+
+def reopen(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str], note: str,
+           now: datetime | None = None) -> list[int]:
+    """Send decided posts back to the queue (their text changed): every decision still standing on them gets an
+    'undo' event by SYSTEM with `note`, so they are undecided again. Call inside the caller's transaction; returns
+    the undone decision ids (none for posts never decided)."""
+    standing = con.execute(f"""SELECT decision_id, post_id FROM moderation_decisions d
+                               WHERE post_id IN (SELECT unnest(?::VARCHAR[])) AND {NOT_UNDONE}
+                               ORDER BY decision_id""", [list(post_ids)]).fetchall()
+    if standing:
+        _append(con, SYSTEM, [p for _, p in standing], UNDO, now or datetime.now(), note=note,
+                undoes=[d for d, _ in standing])
+    return [d for d, _ in standing]
 
 
 def post_states(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

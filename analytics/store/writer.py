@@ -87,6 +87,13 @@ def append_audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target
     return event_id
 
 
+def drop_scores(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str]) -> int:
+    """Delete every model score and embedding of `post_ids` (their text changed); returns the rows deleted."""
+    with WRITE_LOCK:
+        return sum(con.execute(f"DELETE FROM {table} WHERE post_id IN (SELECT unnest(?::VARCHAR[]))",
+                               [list(post_ids)]).fetchone()[0] for table in ("model_scores", "embeddings"))
+
+
 def claim(con: duckdb.DuckDBPyConnection, post_id: str, moderator: str, now: datetime, expires: datetime) -> bool:
     """Take the claim on `post_id` for `moderator` until `expires` if it is free, expired or already theirs; False
     when another moderator's live claim holds it. One upsert under the write lock, so racing callers in this
