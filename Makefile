@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: setup fonts browser db run test clean lock
+.PHONY: setup fonts browser db run test clean rebuild lock
 
 # Installs exact pins only: requirements.lock (every package, made from requirements.txt by `make lock`) and
 # requirements-nodeps.txt (packages whose declared dependencies we must not pull: TensorFlow, llama-cpp-python).
@@ -52,5 +52,10 @@ browser:
 test: setup browser
 	$(PY) -m pytest -q -rs
 
+# The store holds history (decisions, audit log, claims, team thresholds), so clean leaves it alone; `make rebuild`
+# rebuilds the sample and carries that history into the new store.
 clean:
-	rm -rf $(VENV) data/social.duckdb
+	rm -rf $(VENV)
+
+rebuild: setup
+	$(PY) -m analytics.build --force

@@ -1,4 +1,5 @@
 """The sample store: real text, simulated structure with the properties the pages rely on."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +150,36 @@ def test_build_replaces_a_stale_wal_left_beside_a_deleted_store(tmp_path, small_
     build.build(db, small_cfg, limit=300)
     assert not (tmp_path / "social.duckdb.wal").exists()
     assert store.table_counts(store.connect(db, read_only=True))["posts"] == 300
+
+
+def test_rebuild_keeps_decisions_audit_claims_and_team_settings(tmp_path, small_cfg):
+    from datetime import datetime, timedelta
+
+    from analytics import moderation
+    from analytics.access.auth import User
+
+    db = tmp_path / "social.duckdb"
+    build.build(db, small_cfg, limit=300)
+    con = store.connect(db)
+    admin, mod = User("boss", "Boss", "admin"), User("mod1", "Mod", "moderator")
+    first, second = con.execute("SELECT post_id FROM posts ORDER BY post_id LIMIT 2").fetchall()
+    moderation.decide(con, mod, first[0], "remove", "spam")
+    moderation.undo_last(con, mod)
+    moderation.decide(con, mod, second[0], "approve", "no_violation")
+    moderation.save_thresholds(con, admin, {"insult": 0.7})
+    store.claim(con, first[0], "mod2", datetime(2030, 1, 1), datetime(2030, 1, 1) + timedelta(minutes=10))
+    before = {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in store.HISTORY}
+    con.close()
+
+    build.build(db, small_cfg, limit=300)  # what `python -m analytics.build --force` does
+    con = store.connect(db)
+    after = {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in store.HISTORY}
+    assert {t: rows[:len(before[t])] for t, rows in after.items()} == before
+    assert moderation.thresholds(con)["insult"] == 0.7
+    assert moderation.post_states(con)[["post_id", "state"]].values.tolist() == [[second[0], "approve"]]
+    (rebuild,) = con.execute("SELECT action, details->>'carried' FROM audit_log WHERE event_id > ?",
+                             [max(r[0] for r in before["audit_log"])]).fetchall()
+    assert rebuild[0] == "rebuild" and json.loads(rebuild[1]) == {
+        "moderation_decisions": 3, "audit_log": 4, "claims": 1, "meta": 1}
+    new_id = moderation.decide(con, mod, second[0], "escalate", "other")  # mod2 still holds first[0]
+    assert new_id == max(r[0] for r in before["moderation_decisions"]) + 1, "ids continue after the carried rows"

@@ -33,6 +33,9 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
           progress: Progress = lambda f, m: None, n_posts: int | None = None) -> dict[str, int]:
     """Build a fresh store at `db` (written to a temp file, then renamed, so a crash leaves no half store).
 
+    Rebuilding over an existing store keeps its history: moderation decisions, the audit log, claims and team
+    settings are carried into the new store (store.carry_history).
+
     `n_posts` makes a scale store for benchmarks: that many posts, re-using the real texts (with their labels).
     """
     cfg = cfg or load_config()
@@ -76,6 +79,10 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
             for i, name in enumerate(order):
                 progress(0.30 + 0.65 * i / len(order), f"Writing {name} ({len(tables[name]):,} rows)")
                 store.upsert(con, name, tables[name])
+        if db.exists():
+            progress(0.96, "Carrying over decisions, the audit log, claims and team settings from the old store")
+            copied = store.carry_history(con, db)
+            store.append_audit(con, os.environ.get("USER") or "build", "rebuild", "store", db.name, {"carried": copied})
         result = store.table_counts(con)
         con.execute("CHECKPOINT")
     finally:

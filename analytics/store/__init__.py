@@ -1,9 +1,9 @@
 """The DuckDB store: schema, connection, and the only writer (upserts, appends, audit events, claims) and its lock."""
 from analytics.store.connection import DEFAULT_DB, StoreLockedError, connect, db_path, table_counts
 from analytics.store.schema import APPEND_ONLY, KEYS, SCHEMA
-from analytics.store.writer import (WRITE_LOCK, append, append_audit, claim, drop_scores, release_claims, transaction,
-                                    upsert, upsert_select)
+from analytics.store.writer import (HISTORY, WRITE_LOCK, append, append_audit, carry_history, claim, drop_scores,
+                                    release_claims, transaction, upsert, upsert_select)
 
-__all__ = ["APPEND_ONLY", "DEFAULT_DB", "KEYS", "SCHEMA", "WRITE_LOCK", "StoreLockedError", "append", "append_audit",
-           "claim", "connect", "db_path", "drop_scores", "release_claims", "table_counts", "transaction",
-           "upsert", "upsert_select"]
+__all__ = ["APPEND_ONLY", "DEFAULT_DB", "HISTORY", "KEYS", "SCHEMA", "WRITE_LOCK", "StoreLockedError", "append",
+           "append_audit", "carry_history", "claim", "connect", "db_path", "drop_scores", "release_claims",
+           "table_counts", "transaction", "upsert", "upsert_select"]

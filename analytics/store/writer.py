@@ -9,6 +9,7 @@ import json
 import threading
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import duckdb
@@ -85,6 +86,29 @@ def append_audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target
         "actor": [actor], "action": [action], "target_type": [target_type], "target_id": [target_id],
         "details": [json.dumps(details)], "created_at": [now or datetime.now()]}))
     return event_id
+
+
+HISTORY = ("moderation_decisions", "audit_log", "claims")  # what people did: never lost to a rebuild
+
+
+def carry_history(con: duckdb.DuckDBPyConnection, old: str | Path) -> dict[str, int]:
+    """Copy the history of the store at `old` into `con` (a freshly built store): every row of HISTORY with its
+    ids, and the `meta` keys the new store lacks (team settings such as thresholds). The id sequences continue
+    after the copied rows. Returns rows copied per table."""
+    with WRITE_LOCK:
+        con.execute("ATTACH ? AS old_store (READ_ONLY)", [str(old)])
+        try:
+            copied = {t: con.execute(f"INSERT INTO {t} SELECT * FROM old_store.{t}").fetchone()[0] for t in HISTORY}
+            copied["meta"] = con.execute("INSERT INTO meta SELECT * FROM old_store.meta "
+                                         "WHERE key NOT IN (SELECT key FROM meta)").fetchone()[0]
+        finally:
+            con.execute("DETACH old_store")
+        # DuckDB cannot restart a sequence: draw it up to the highest copied id, so the next append follows it.
+        for table, key, seq in (("moderation_decisions", "decision_id", "decision_seq"),
+                                ("audit_log", "event_id", "audit_seq")):
+            con.execute(f"SELECT max(nextval('{seq}')) FROM range((SELECT coalesce(max({key}), 0) FROM {table}))"
+                        ).fetchall()
+    return copied
 
 
 def drop_scores(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str]) -> int:
