@@ -2,8 +2,8 @@
 import streamlit as st
 
 from components import privacy
-from components.enrichment import status_bar, worker
 from components.auth import account_box, current_user, sign_in_page
+from components.enrichment import status_bar, worker
 from components.navigation import offered
 
 st.set_page_config(page_title="Social intelligence", page_icon=":material/insights:", layout="wide")

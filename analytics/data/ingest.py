@@ -552,9 +552,8 @@ def import_file(con: duckdb.DuckDBPyConnection | None, path: str | Path, mapping
     """Validate `path` fully, then (unless dry_run) write it in one transaction.
 
     Returns {file, format, rows, new, updated, changed (written only), new_authors, dry_run, event_id}; raises
-    IngestError on a bad
-    file (nothing written). `name` overrides the file name recorded in source/audit (e.g. an uploaded file's
-    original name); with dry_run, `con` may be None (the new/updated counts are then None)."""
+    IngestError on a bad file (nothing written). `name` overrides the file name recorded in source/audit (e.g. an
+    uploaded file's original name); with dry_run, `con` may be None (the new/updated counts are then None)."""
     batch = load_file(path, mapping, fmt, encoding, name=name)
     if dry_run:
         return _preview(con, batch)

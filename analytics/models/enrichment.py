@@ -120,9 +120,8 @@ class Enricher:
             self._set(state="enriching", current=name)
             t0 = time.perf_counter()
 
-            def progress(done: int, todo: int, msg: str, name=name, before=before, total=total, t0=t0) -> None:
-                self._set_model(name, done=before + done, total=total,
-                                rate=done / max(time.perf_counter() - t0, 1e-9))
+            def progress(done: int, todo: int, msg: str, name=name, before=before, t0=t0) -> None:
+                self._set_model(name, done=before + done, rate=done / max(time.perf_counter() - t0, 1e-9))
                 self._on_write(name, done == todo)
 
             scored[name] = scoring.score_posts(con, names=(name,), chunk=self._chunk, progress=progress,
