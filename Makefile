@@ -40,8 +40,9 @@ fonts:
 db: setup
 	$(PY) -m analytics.build
 
+# components.serve is `streamlit run app.py` that also starts the enrichment worker with the server.
 run: db
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	$(PY) -m components.serve --server.port $(PORT)
 
 # The browser journeys (tests/test_e2e.py) drive Debian's Chromium: installed when we may, else they skip loudly.
 browser:

@@ -10,7 +10,7 @@ st.set_page_config(page_title="Social intelligence", page_icon=":material/insigh
 
 # The navigation table (section, page, title, icon, capability) is components/navigation.py; each page also checks
 # its capability itself.
-worker()  # enrichment starts with the app, before anyone signs in
+worker()  # started already by components.serve (make run); under plain `streamlit run`, at the first session
 user = current_user()
 if user is None:
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:")]).run()

@@ -159,5 +159,10 @@ def model_speed() -> dict:
 
 
 @st.cache_data(**_CACHE)
+def model_coverage(f: PostFilter) -> dict[str, tuple[int, int]]:
+    return _run(coverage.coverage, f)
+
+
+@st.cache_data(**_CACHE)
 def label_counts(name: str, threshold: float | None = None) -> pd.DataFrame:
     return _run(coverage.label_counts, name, threshold)

@@ -37,6 +37,9 @@ SECTIONS: tuple[tuple[str, tuple[NavPage, ...]], ...] = (
     ("Models", (
         NavPage("pages/models.py", "Model cards", ":material/science:", "view_analytics"),
     )),
+    ("Data", (
+        NavPage("pages/data_import.py", "Import posts", ":material/upload_file:", "import_posts"),
+    )),
 )
 
 PAGES: tuple[NavPage, ...] = tuple(p for _, pages in SECTIONS for p in pages)

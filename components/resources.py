@@ -15,7 +15,7 @@ import streamlit as st
 from analytics import feed, store
 from analytics import models as model_api
 from analytics.access import auth, privacy
-from analytics.data import build
+from analytics.data import build, inbox, ingest
 from analytics.models import drafts, enrichment, sentiment, toxicity
 
 
@@ -70,10 +70,12 @@ CACHE_CLEAR_S = 15.0  # while enriching, cached query results are refreshed at m
 
 @st.cache_resource(show_spinner=False)
 def enricher(path: str) -> enrichment.Enricher:
-    """The one enrichment worker of the store at `path`, started with the app unless env SOCIAL_ENRICH=0. After
-    its writes, cached query results (and, for new embeddings, the feed's index) are refreshed."""
+    """The one enrichment worker of the store at `path`, started with the app unless env SOCIAL_ENRICH=0. It also
+    drains the store's import inbox (batches that `python -m analytics.ingest` hands over while the dashboard runs).
+    After its writes, cached query results (and, for new embeddings, the feed's index) are refreshed."""
     con = connection(path)
     last = [time.monotonic()]
+    box = inbox.inbox_dir(path)
 
     def refresh(model: str, finished: bool) -> None:
         if finished or time.monotonic() - last[0] >= CACHE_CLEAR_S:
@@ -82,7 +84,17 @@ def enricher(path: str) -> enrichment.Enricher:
             if model == "sentiment":
                 embedding_index.clear()
 
-    worker = enrichment.Enricher(con.cursor, on_write=refresh, log=lambda msg: print(msg, flush=True))
+    def intake(cur: duckdb.DuckDBPyConnection) -> int:
+        inbox.beat(box)
+        receipts = ingest.drain_inbox(cur, box)
+        for r in receipts:
+            print(f"inbox: {ingest.summary(r['result']) if r['ok'] else 'failed: ' + r['error']}", flush=True)
+        if receipts:
+            st.cache_data.clear()
+        return sum(r["result"]["rows"] for r in receipts if r["ok"])
+
+    worker = enrichment.Enricher(con.cursor, on_write=refresh, log=lambda msg: print(msg, flush=True),
+                                 intake=intake)
     if os.environ.get("SOCIAL_ENRICH", "1") != "0":
         worker.start()
     return worker

@@ -6,9 +6,9 @@ from analytics.analyst.spikes import detect_spikes, volume_spikes
 from components import charts, data, privacy
 from components.auth import require
 from components.drilldown import drill_down, drill_filter, selectable_chart, table
+from components.enrichment import waiting_note
 from components.filters import post_filter
 from components.post_card import post_card
-from components.scoring import ensure_scored, scoring_panel
 from components.spikes import spike_list
 
 require("view_analytics")
@@ -30,9 +30,6 @@ c[3].metric("Scored posts", f"{cmp['scored']:,}")
 st.caption(f"Changes compare the {days} selected days with the {days} days before them "
            "(net sentiment = positive minus negative share, in points).")
 
-with st.expander("Model scores for this selection"):
-    scoring_panel(f, "overview")
-
 vol = data.volume_by_day(f)
 if vol.empty:
     st.info("No posts match the filters.")
@@ -48,7 +45,7 @@ drill_down(drill_filter(f, points, "day", "topics"), "overview_volume_drill")
 spike_list(f, vspikes, "day", "posts", "overview_vspikes")
 
 st.subheader("Sentiment over time")
-scored, total = ensure_scored(f, "overview_sent")
+scored, total = waiting_note(f)
 grain = st.radio("Bucket", ["day", "week", "hour"], horizontal=True, key="overview_grain")
 sent = data.sentiment_over_time(f, grain)
 if scored:

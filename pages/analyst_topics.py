@@ -9,9 +9,9 @@ from components import charts, data
 from components.auth import require
 from components.clouds import word_cloud_panel
 from components.drilldown import drill_down, drill_filter, selectable_chart, table
+from components.enrichment import waiting_note
 from components.filters import post_filter
 from components.post_card import post_card
-from components.scoring import ensure_scored
 
 require("view_analytics")
 
@@ -46,7 +46,7 @@ points = selectable_chart(charts.topic_share_chart(data.volume_by_day(f)), "topi
 drill_down(drill_filter(f, points, "day", "topics"), "topics_share_drill")
 
 st.subheader("Sentiment by topic")
-scored, total = ensure_scored(f, "topics_sent")
+scored, total = waiting_note(f)
 if scored:
     grain = st.radio("Bucket", ["week", "day"], horizontal=True, key="topics_grain")
     top = topics["topic"].head(6).tolist()

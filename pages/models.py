@@ -2,14 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from analytics.analyst.filters import PostFilter
 from analytics.models import explain
 from components import charts, data
 from components.auth import require
 from components.enrichment import model_table
 from components.highlight import attribution_markdown
 from components.resources import models
-from components.scoring import scoring_panel
 
 require("view_analytics")
 
@@ -102,4 +100,3 @@ st.dataframe(model_table(), hide_index=True, column_config={
     "share": st.column_config.ProgressColumn("share", format="percent", min_value=0.0, max_value=1.0),
     "posts/s": st.column_config.NumberColumn(format="%.0f"),
     "minutes left": st.column_config.NumberColumn(format="%.1f")})
-scoring_panel(PostFilter(), "models")

@@ -7,6 +7,7 @@ from analytics.models import drafts
 from components import data, privacy
 from components.auth import require
 from components.drafts import draft
+from components.enrichment import screening_note
 from components.moderation import bulk_decide, claim_next, decide, queue_settings, release, review_card, undo_last
 from components.resources import cursor
 
@@ -44,7 +45,8 @@ if current not in set(items["post_id"]):
 item = items[items["post_id"] == current].to_dict("records")
 if not item:
     st.session_state["queue_current"] = None
-    st.success("Nothing to review with these settings.")
+    if not screening_note("toxicity"):
+        st.success("Nothing to review with these settings.")
 else:
     item = item[0]
     st.subheader(f"Flagged for {item['max_label']} ({item['max_score']:.2f})")

@@ -11,8 +11,8 @@ from analytics.analyst.filters import PostFilter
 from components import charts, data
 from components.auth import require
 from components.drilldown import table
+from components.enrichment import waiting_note
 from components.post_card import escape_md, post_card
-from components.scoring import ensure_scored
 
 require("view_feeds")
 
@@ -78,8 +78,8 @@ with st.sidebar:
 # Similarity and toxicity screening need the candidate window's posts scored (sentiment gives the embeddings).
 end = data.data_end()
 recent = PostFilter(start=(end - timedelta(days=settings_a.window_days)).date(), end=end.date())
-ensure_scored(recent, "feed_sent", "sentiment")
-ensure_scored(recent, "feed_tox", "toxicity")
+waiting_note(recent, "sentiment")
+waiting_note(recent, "toxicity")
 
 feed = data.feed(reader, weights_a, settings_a)
 for note in feed.notes:

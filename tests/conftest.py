@@ -105,14 +105,6 @@ def in_threads():
     return _run
 
 
-@pytest.fixture
-def auto_limit(monkeypatch):
-    """Set how many unscored posts a chart scores without asking (0: never, so a test runs no model it needn't)."""
-    from components import scoring
-
-    return lambda n: monkeypatch.setattr(scoring, "AUTO_LIMIT", n)
-
-
 @pytest.fixture(scope="session")
 def tiny():
     """(tokenizer, model): word-level tokenizer, 1-layer random Llama that never emits EOS, ~2 ms per step."""

@@ -13,12 +13,14 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from analytics import moderation, store
 from analytics.access import auth
+from analytics.analyst.filters import PostFilter
 from analytics.models import scoring
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,26 +43,30 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def scored(full_db, tmp_path_factory) -> Path:
-    """The sample store with toxicity scored (sentiment is scored by the journeys), once for the module; every
-    journey's dashboard runs on its own copy."""
-    db = Path(shutil.copy(full_db, tmp_path_factory.mktemp("e2e") / "scored.duckdb"))
+def fresh(full_db, tmp_path_factory) -> Path:
+    """The sample store as `make run` first serves it: no toxicity scores, so the worker must fill the review queue.
+    Only the sentiment the analyst and feed journeys read is there already (the worker would get to it within
+    minutes; the journeys should not wait for it). Built once for the module; every journey runs on its own copy."""
+    db = Path(shutil.copy(full_db, tmp_path_factory.mktemp("e2e") / "fresh.duckdb"))
     con = store.connect(db)
-    scoring.score_posts(con, names=["toxicity"])
+    end = con.execute("SELECT max(created_at) FROM posts").fetchone()[0]
+    for f in (PostFilter(start=date(2026, 9, 1), end=date(2026, 9, 30), topics=(APPLE,)),
+              PostFilter(start=(end - timedelta(days=7)).date(), end=end.date())):
+        scoring.score_posts(con, f, names=["sentiment"])
     con.close()
     return db
 
 
 @pytest.fixture
-def dashboard(scored, tmp_path):
-    """`dashboard(setup=None)` starts the dashboard on this test's own copy of the scored store, after
-    `setup(con)` (if given) prepared that copy through the analytics API, with three users, in its own process as
-    in production. Returns {"base": URL, "snapshot": a copy of the prepared store for the test's own lookups (the
-    server owns its store), **what setup returned}."""
+def dashboard(fresh, tmp_path):
+    """`dashboard(setup=None)` starts the dashboard as `make run` does (components.serve, enrichment on) on this
+    test's own copy of the fresh store, after `setup(con)` (if given) prepared that copy through the analytics API,
+    with three users, in its own process. Returns {"base": URL, "snapshot": a copy of the prepared store for the
+    test's own lookups (the server owns its store), **what setup returned}."""
     running = []
 
     def start(setup=None) -> dict:
-        db = Path(shutil.copy(scored, tmp_path / "social.duckdb"))
+        db = Path(shutil.copy(fresh, tmp_path / "social.duckdb"))
         con = store.connect(db)
         try:
             prepared = setup(con) if setup else {}
@@ -71,10 +77,9 @@ def dashboard(scored, tmp_path):
             auth.add_user(name, password, role, path=tmp_path / "auth.json")
         port = _free_port()
         env = {**os.environ, "SOCIAL_DB": str(db), "SOCIAL_AUTH": str(tmp_path / "auth.json"),
-               "SOCIAL_PSEUDONYM_KEY": "e2e"}
+               "SOCIAL_PSEUDONYM_KEY": "e2e", "SOCIAL_ENRICH": "1"}
         log = open(tmp_path / "server.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-                                 str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
+        proc = subprocess.Popen([sys.executable, "-m", "components.serve", "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
                                  "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=log)
         running.append((proc, log))
         base = f"http://127.0.0.1:{port}"
@@ -97,16 +102,17 @@ def dashboard(scored, tmp_path):
 
 @pytest.fixture
 def server(dashboard) -> dict:
-    """The dashboard on a fresh copy of the scored store."""
+    """The dashboard on a copy of the fresh store."""
     return dashboard()
 
 
 @pytest.fixture
 def server_after_a_removal(dashboard) -> dict:
-    """The dashboard on a fresh copy of the scored store in which mod1 removed the newest flagged post (as
-    harassment), recorded through the analytics API as the moderator journey records it through the page;
-    its id is server["removed"]."""
+    """The dashboard on a copy of the fresh store in which mod1 removed the newest flagged post (as harassment),
+    recorded through the analytics API as the moderator journey records it through the page; its id is
+    server["removed"]."""
     def remove(con) -> dict:
+        scoring.score_posts(con, PostFilter(start=date(2026, 10, 25)), names=["toxicity"])
         post = moderation.queue(con, moderation.thresholds(con), order="newest", limit=1)["post_id"].iloc[0]
         moderation.decide(con, auth.User("mod1", "mod1", USERS["mod1"][0]), post, "remove", "harassment")
         return {"removed": post}
@@ -160,7 +166,6 @@ def download_csv(page, button) -> list[dict]:
 def test_analyst_finds_the_negative_spike_and_exports_its_posts(server, page):
     query = urllib.parse.urlencode({"topic": APPLE, "from": "2026-09-01", "to": "2026-09-30"})
     sign_in(page, f"{server['base']}/?{query}", "an1")  # a shared link: the filters come from the URL
-    # The selection is unscored: the page scores it (progress bar), then charts sentiment and finds the spike.
     page.get_by_text(re.compile(r"Explain a negative share spike \(1 found")).wait_for(timeout=240_000)
     page.get_by_text("Negative share 0.743 against a trailing median of 0.208").wait_for()
     page.get_by_text("Baseline: 2026-09-07 to 2026-09-21 00:00").last.wait_for()  # the spike is the day of 09-21
@@ -171,10 +176,18 @@ def test_analyst_finds_the_negative_spike_and_exports_its_posts(server, page):
     assert {r["topic"] for r in rows} == {APPLE} and {r["sentiment"] for r in rows} == {"negative"}
 
 
-def test_moderator_removes_a_flagged_post_and_the_audit_page_shows_it(server, page):
+def test_moderator_finds_a_full_queue_on_a_fresh_store_removes_a_post_and_the_audit_page_shows_it(server, page):
     sign_in(page, server["base"], "mod1")
     page.get_by_role("link", name="Review queue").click()
+    # Nobody scored anything: the worker screens the store with toxicity as the server starts, and the queue
+    # page refreshes itself until its first flagged post is there.
+    page.get_by_text(re.compile("^Flagged for")).wait_for(timeout=180_000)
+    page.get_by_text(re.compile(r"^Enriching \(sentiment\)")).wait_for(timeout=180_000)  # toxicity is done
+    page.get_by_role("link", name="Review queue").click()
     page.get_by_text(re.compile("^Flagged for")).wait_for()
+    waiting = int(page.get_by_test_id("stMetricValue").first.inner_text().replace(",", ""))
+    assert waiting > 1000, "every sample post screened: the whole flagged set is waiting"
+    page.screenshot(path=str(ARTIFACTS / "moderator_full_queue.png"))
     pick(page, "Priority", "newest")
     page.get_by_role("button", name="Remove (X)").click()
     page.get_by_text("Removed (harassment). Next item loaded.").wait_for()
@@ -209,7 +222,7 @@ def test_product_manager_opens_a_feed_without_the_removed_post(server_after_a_re
     page.get_by_role("link", name="Feed preview").click()
     page.get_by_label("Find a user by handle").fill(handle)
     page.get_by_label("Find a user by handle").press("Enter")
-    page.get_by_role("tab", name="Filtered out").wait_for(timeout=240_000)  # first scores the last 7 days
+    page.get_by_role("tab", name="Filtered out").wait_for(timeout=240_000)
     page.get_by_role("tab", name="Filtered out").click()
     filtered = download_csv(page, page.get_by_role("tabpanel").get_by_role("button", name=re.compile("Export CSV")))
     assert [r["reason"] for r in filtered if r["post_id"] == removed] == ["removed"], "dropped, and why"

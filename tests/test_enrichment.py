@@ -63,6 +63,27 @@ def test_a_stopped_pass_keeps_its_chunks_and_the_next_resumes(db):
     assert coverage(con)["sentiment"] == (300, 300)
 
 
+def test_posts_arriving_mid_pass_are_screened_before_the_encoder_resumes(db, tmp_path):
+    con = store.connect(db)
+    writes = []
+    pd.DataFrame({"post_id": ["m1", "m2"], "author_id": ["x1", "x1"], "created_at": "2026-08-01T10:00:00",
+                  "text": ["you absolute idiot", "lovely day"]}).to_csv(tmp_path / "mid.csv", index=False)
+
+    def intake(cur) -> int:  # an import lands after the encoder's first chunk
+        if writes[-1:] != [("sentiment", False)] or any(w[0] == "late" for w in writes):
+            return 0
+        writes.append(("late", ingest.import_file(cur, tmp_path / "mid.csv")["new"]))
+        return 2
+
+    worker = enrichment.Enricher(con.cursor, chunk=100, tick_s=0, intake=intake,
+                                 on_write=lambda model, finished: writes.append((model, finished)))
+    assert worker.run_pass(con) == {"toxicity": 302, "sentiment": 302}
+    assert writes == [("toxicity", False), ("toxicity", False), ("toxicity", True), ("sentiment", False),
+                      ("late", 2), ("toxicity", True), ("sentiment", False), ("sentiment", False),
+                      ("sentiment", True)], "the two new posts are screened first, then the encoder resumes"
+    assert coverage(con) == {"sentiment": (302, 302), "toxicity": (302, 302)}
+
+
 def test_the_worker_thread_enriches_new_posts_after_wake(db, tmp_path):
     con = store.connect(db)
     passes = threading.Semaphore(0)  # released when a pass has finished the encoder

@@ -28,8 +28,7 @@ def decisions(path: Path) -> list[tuple]:
         con.close()
 
 
-def test_sign_in_with_the_first_run_admin(monkeypatch, tmp_path, small_db, use_db, auto_limit, app_run):
-    auto_limit(0)
+def test_sign_in_with_the_first_run_admin(monkeypatch, tmp_path, small_db, use_db, app_run):
     use_db(small_db)
     monkeypatch.setenv("SOCIAL_AUTH", str(tmp_path / "auth.json"))
     at = app_run("app.py", None)

@@ -9,6 +9,8 @@ import pytest
 
 from analytics import feed, moderation, store
 from analytics.access import auth
+from analytics.analyst.filters import PostFilter
+from analytics.models import scoring
 from components import navigation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +29,7 @@ SHOWS = {
     "pages/moderator_quality.py": ("Quality", {"metric", "dataframe", "plotly_chart"}),
     "pages/product_feed.py": ("Feed preview", {"metric", "text"}),
     "pages/models.py": ("Models", {"metric", "dataframe", "plotly_chart"}),
+    "pages/data_import.py": ("Import posts", {"metric"}),
 }
 MODERATED = {"pages/moderator_queue.py", "pages/moderator_audit.py", "pages/moderator_quality.py"}
 
@@ -49,8 +52,7 @@ def test_every_navigation_page_has_expectations():
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_renders_sample_data(full_db, use_db, page, auto_limit, app_run, request):
-    auto_limit(0)  # the shared sample store stays unscored
+def test_every_page_renders_sample_data(full_db, use_db, page, app_run, request):
     if page in MODERATED:
         db, removed = request.getfixturevalue("moderated")
     else:
@@ -101,8 +103,7 @@ def profile_metrics(profile: dict) -> dict:
                                                         ("Posts", "posts"), ("Likes given", "likes_given"))}
 
 
-def test_feed_page_switches_user(full_db, use_db, auto_limit, app_run):
-    auto_limit(0)
+def test_feed_page_switches_user(full_db, use_db, app_run):
     use_db(full_db)
     con = store.connect(full_db)
     try:
@@ -144,8 +145,7 @@ def test_feed_page_switches_user(full_db, use_db, auto_limit, app_run):
     assert not at.dataframe and not at.text, "no reader, no feed"
 
 
-def test_untrusted_text_is_rendered_inert(tmp_path, use_db, small_db, auto_limit, app_run):
-    auto_limit(0)
+def test_untrusted_text_is_rendered_inert(tmp_path, use_db, small_db, app_run):
     db = use_db(tmp_path / "copy.duckdb")
     shutil.copy(small_db, db)
     evil = "<script>alert(1)</script> **bold** [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
@@ -205,35 +205,23 @@ def test_models_page_shows_computed_metrics_and_tries_text(small_db, use_db, tmp
     assert plotly_figures(at)[0]["data"][0]["z"] == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
 
 
-def test_scoring_button_scores_the_selection(small_db, use_db, tmp_path, auto_limit, app_run):
-    auto_limit(0)
-    db = use_db(tmp_path / "sc.duckdb")
-    shutil.copy(small_db, db)
-    at = app_run("pages/analyst_overview.py", q="cancelled")
-    assert at.sidebar.text_input(key="overview_kw").value == "cancelled", "the URL seeds the filter"
-    at.button(key="overview_score").click().run()
-    assert not at.exception
+def test_charts_say_what_still_waits_for_enrichment_and_offer_no_score_button(small_db, use_db, tmp_path, app_run):
+    db = use_db(Path(shutil.copy(small_db, tmp_path / "sent.duckdb")))
     con = store.connect(db)
-    n_sel = con.execute("SELECT count(*) FROM posts WHERE contains(lower(text), 'cancelled')").fetchone()[0]
-    assert con.execute("SELECT count(DISTINCT post_id) FROM model_scores").fetchone()[0] == n_sel
-    con.close()
-
-
-def test_sentiment_chart_scores_small_selections_first(small_db, use_db, tmp_path, auto_limit, app_run):
-    auto_limit(100)
-    db = use_db(tmp_path / "sent.duckdb")
-    shutil.copy(small_db, db)
-    con = store.connect(db, read_only=True)
+    scoring.score_posts(con, PostFilter(keyword="cancelled"), names=["sentiment"])
     n_sel = con.execute("SELECT count(*) FROM posts WHERE contains(lower(text), 'cancelled')").fetchone()[0]
     con.close()
-    assert 0 < n_sel <= 100
+    assert 0 < n_sel < 100
     at = app_run("pages/analyst_overview.py", q="cancelled")
-    assert any(f"{n_sel} of {n_sel} posts scored" in c.value for c in at.caption), "scored before the chart"
+    assert not at.info and any(f"{n_sel} of {n_sel} posts scored" in c.value for c in at.caption)
     at.sidebar.text_input(key="overview_kw").set_value("").run()
     assert not at.exception
-    assert any("1,9" in i.value and "have no sentiment score yet" in i.value for i in at.info), "too many: asks"
+    assert [i.value for i in at.info] == [
+        f"{2000 - n_sel:,} of 2,000 posts in this selection have no sentiment score yet: background enrichment is "
+        "off here (SOCIAL_ENRICH=0), so they wait for `python -m analytics.score`. Until then this covers the "
+        f"{n_sel} scored ones."]
     assert any(f"{n_sel} of 2,000 posts scored" in c.value for c in at.caption)
-    assert at.button(key="overview_sent_ensure")
+    assert not [b for b in at.button if "score" in b.label.lower()], "scoring is the worker's job, not the user's"
 
 
 def test_invalid_url_params_fall_back_with_a_notice(full_db, use_db, app_run):
@@ -259,8 +247,7 @@ def test_overview_explains_the_injected_spikes(full_db, use_db, app_run):
     assert terms and "coachella2015" in terms[0], "the strongest spike (Coachella) is explained by its terms"
 
 
-def test_topics_page(full_db, use_db, auto_limit, app_run):
-    auto_limit(0)
+def test_topics_page(full_db, use_db, app_run):
     use_db(full_db)
     at = app_run("pages/analyst_topics.py")
     tables = [d.value for d in at.dataframe]

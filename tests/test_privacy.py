@@ -45,7 +45,7 @@ def test_laplace_counts():
         privacy.laplace_counts([1], 0)
 
 
-def test_no_raw_pii_reaches_a_csv_export_with_redaction_on(small_db, use_db, tmp_path, auto_limit, monkeypatch):
+def test_no_raw_pii_reaches_a_csv_export_with_redaction_on(small_db, use_db, tmp_path, monkeypatch):
     import shutil
     from datetime import datetime
     from pathlib import Path
@@ -56,7 +56,6 @@ def test_no_raw_pii_reaches_a_csv_export_with_redaction_on(small_db, use_db, tmp
     from analytics import store
     from analytics.access import auth
 
-    auto_limit(0)
     db = use_db(tmp_path / "pii.duckdb")
     shutil.copy(small_db, db)
     planted = "refund pls, write jane.roe@example.com or call +44 20 7946 0958 @janeroe https://x.io/r?token=s3cr3t"

@@ -26,10 +26,11 @@ from pathlib import Path
 DEFAULT_AUTH = Path(__file__).resolve().parents[2] / "data" / "auth.json"
 ROLES = ("analyst", "moderator", "admin", "product")
 CAPABILITIES = {
-    "analyst": frozenset({"view_analytics"}),
+    "analyst": frozenset({"view_analytics", "import_posts"}),
     "moderator": frozenset({"view_analytics", "moderate", "view_audit"}),
     "product": frozenset({"view_analytics", "view_feeds"}),
-    "admin": frozenset({"view_analytics", "moderate", "view_audit", "view_feeds", "manage_users", "tune_thresholds"}),
+    "admin": frozenset({"view_analytics", "moderate", "view_audit", "view_feeds", "manage_users", "tune_thresholds",
+                        "import_posts"}),
 }
 MIN_PASSWORD = 8
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1

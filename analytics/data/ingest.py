@@ -3,8 +3,13 @@
 Usage: python -m analytics.ingest FILE [--format {csv,parquet,jsonl}] [--map TARGET=SOURCE ...]
                                        [--encoding ENC] [--db PATH] [--dry-run]
 
-Exit codes: 0 imported (or dry run passed), 2 the file has problems (nothing written),
-3 the database is locked by another process, 1 any other failure (nothing written).
+While the dashboard runs it owns the store (DuckDB allows one writing process), so the validated batch is handed to
+it through its inbox (analytics.data.inbox) and the command waits for the dashboard's receipt.
+
+Exit codes: 0 imported, directly or by the dashboard (or the dry run passed); 2 the file has problems (nothing
+written); 3 the store is locked by a process that is not a running dashboard (nothing written); 4 handed to the
+dashboard, which had not imported it within --wait seconds (it stays queued and is imported later); 1 any other
+failure (nothing written).
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import moderation, store
+from analytics.data import inbox
 from analytics.data.corpus import extract_hashtags
 
 REQUIRED = ("post_id", "author_id", "created_at", "text")
@@ -507,8 +513,10 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, actor: str | None = None) -> dict[str, Any]:
-    """Write a validated batch in ONE transaction (users first seen, posts upserted, one audit row); all or nothing."""
+def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, actor: str | None = None,
+                via: str | None = None) -> dict[str, Any]:
+    """Write a validated batch in ONE transaction (users first seen, posts upserted, one audit row); all or nothing.
+    `via` (e.g. the dashboard's inbox) is recorded in the audit event."""
     actor = actor or os.environ.get("USER") or "cli"
     ids = batch.posts["post_id"].tolist()
     with store.transaction(con):
@@ -531,18 +539,45 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch, actor: str | None 
         details["text_changes"] = [{"post_id": p, "old_sha256": _sha(old_text[p]), "new_sha256": _sha(new_text[p])}
                                    for p in changed]
         details["reopened_decisions"] = reopened
+        if via:
+            details["via"] = via
         event_id = store.append_audit(con, actor, "import", "file", batch.file, details)
     result["event_id"] = event_id
     return result
 
 
-def _preview(con: duckdb.DuckDBPyConnection | None, batch: Batch) -> dict[str, Any]:
-    result: dict[str, Any] = {"file": batch.file, "format": batch.fmt, "rows": len(batch.posts),
-                              "new": None, "updated": None, "new_authors": None, "dry_run": True, "event_id": None}
+def drain_inbox(con: duckdb.DuckDBPyConnection, box: Path) -> list[dict[str, Any]]:
+    """Import every batch queued in the inbox `box` (each in its own transaction) and write its receipt
+    ({ok, result} or {ok: False, error}); returns the receipts. Run by the process that owns the store."""
+    receipts = []
+    for batch_id in inbox.pending(box):
+        try:
+            meta, posts, users = inbox.read(box, batch_id)
+            result = write_batch(con, Batch(meta["file"], meta["format"], posts, users), meta["actor"],
+                                 via="the dashboard's inbox")
+            receipt = {"ok": True, "result": result}
+        except Exception as e:  # noqa: BLE001 - reported to the CLI through the receipt; the batch is not retried
+            receipt = {"ok": False, "error": f"{type(e).__name__}: {e}"}
+        inbox.close(box, batch_id, receipt)
+        receipts.append({"id": batch_id, **receipt})
+    return receipts
+
+
+def preview(con: duckdb.DuckDBPyConnection | None, batch: Batch) -> dict[str, Any]:
+    """What writing `batch` would do, writing nothing: {file, format, rows, new, updated, changed (updated posts
+    whose text differs: their scores are dropped and decisions reopened), new_authors, dry_run, event_id}; with
+    `con` None (no store to compare with) the counts are None."""
+    result: dict[str, Any] = {"file": batch.file, "format": batch.fmt, "rows": len(batch.posts), "new": None,
+                              "updated": None, "changed": None, "new_authors": None, "dry_run": True,
+                              "event_id": None}
     if con is not None:
-        updated = len(_existing(con, "posts", "post_id", batch.posts["post_id"].tolist()))
+        ids = batch.posts["post_id"].tolist()
+        old_text = dict(con.execute("SELECT post_id, text FROM posts WHERE post_id IN (SELECT unnest(?::VARCHAR[]))",
+                                    [ids]).fetchall())
+        changed = sum(old_text[p] != t for p, t in zip(ids, batch.posts["text"]) if p in old_text)
         known = _existing(con, "users", "user_id", batch.users["user_id"].tolist())
-        result.update(new=len(batch.posts) - updated, updated=updated, new_authors=len(batch.users) - len(known))
+        result.update(new=len(ids) - len(old_text), updated=len(old_text), changed=changed,
+                      new_authors=len(batch.users) - len(known))
     return result
 
 
@@ -556,7 +591,7 @@ def import_file(con: duckdb.DuckDBPyConnection | None, path: str | Path, mapping
     uploaded file's original name); with dry_run, `con` may be None (the new/updated counts are then None)."""
     batch = load_file(path, mapping, fmt, encoding, name=name)
     if dry_run:
-        return _preview(con, batch)
+        return preview(con, batch)
     return write_batch(con, batch, actor)
 
 
@@ -591,7 +626,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"Columns: required {', '.join(REQUIRED)}; optional {', '.join(OPTIONAL)}. created_at: ISO 8601 "
                f"or unix epoch seconds (converted to UTC). hashtags: a list or a whitespace/comma separated "
                f"string; taken from #tags in the text when absent. "
-               f"Exit codes: 0 ok, 2 problems in the file, 3 database locked, 1 other error.")
+               f"While the dashboard runs, the batch is handed to it and imported by it. Exit codes: 0 imported, 2 "
+               f"problems in the file, 3 store locked by a process that is not a dashboard, 4 handed to the "
+               f"dashboard but not imported within --wait seconds (still queued), 1 other error.")
     p.add_argument("file", type=Path, help="the file to import (.csv, .parquet, .jsonl)")
     p.add_argument("--format", choices=FORMATS, help="file format (default: from the extension)")
     p.add_argument("--map", dest="mapping", action="append", type=_parse_map, default=[], metavar="TARGET=SOURCE",
@@ -599,7 +636,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", default="utf-8", help="text encoding of CSV/JSONL files (default: utf-8)")
     p.add_argument("--db", type=Path, default=None, help="database file (default: $SOCIAL_DB or data/social.duckdb)")
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    p.add_argument("--wait", type=float, default=120.0, metavar="SECONDS",
+                   help="when the dashboard imports the batch, wait this long for its receipt (default: 120)")
     return p
+
+
+def _hand_over(db: Path, batch: Batch, actor: str, wait: float, locked: store.StoreLockedError) -> int:
+    box = inbox.inbox_dir(db)
+    pid = inbox.owner(box)
+    if pid is None:
+        print(f"error: the store is locked and no running dashboard takes imports, nothing was imported: {locked}",
+              file=sys.stderr)
+        return 3
+    batch_id = inbox.submit(box, {"file": batch.file, "format": batch.fmt, "actor": actor}, batch.posts, batch.users)
+    print(f"The dashboard (process {pid}) owns {db}: handed the validated batch to it as {box / batch_id}.")
+    receipt = inbox.wait(box, batch_id, wait)
+    if receipt is None:
+        print(f"The dashboard has not imported it within {wait:g} s; it stays queued and is imported when the "
+              f"dashboard's worker next looks (its receipt will be {box / batch_id}.receipt.json).")
+        return 4
+    if not receipt["ok"]:
+        print(f"error: the dashboard could not import it, nothing was imported: {receipt['error']}", file=sys.stderr)
+        return 1
+    print(summary(receipt["result"]) + " Imported by the dashboard, which scores the new posts in the background.")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -607,6 +667,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     mapping = dict(args.mapping)
     db = args.db or store.db_path()
+    actor = os.environ.get("USER") or "cli"
     try:
         batch = load_file(args.file, mapping, args.format, args.encoding)
     except IngestError as e:
@@ -619,19 +680,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             except (FileNotFoundError, store.StoreLockedError):
                 con = None      # validation passed; new/updated counts need the database
             try:
-                result = _preview(con, batch)
+                result = preview(con, batch)
             finally:
                 if con is not None:
                     con.close()
         else:
-            con = store.connect(db)
             try:
-                result = write_batch(con, batch)
+                con = store.connect(db)
+            except store.StoreLockedError as e:
+                return _hand_over(db, batch, actor, args.wait, e)
+            try:
+                result = write_batch(con, batch, actor)
             finally:
                 con.close()
-    except store.StoreLockedError as e:
-        print(f"error: database is locked, nothing was imported: {e}", file=sys.stderr)
-        return 3
     except duckdb.Error as e:
         print(f"error: the database write failed and was rolled back, nothing was imported: {e}", file=sys.stderr)
         return 1

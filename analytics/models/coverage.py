@@ -12,7 +12,7 @@ from analytics.models.registry import MODELS, model_key
 
 def unscored(con: duckdb.DuckDBPyConnection, name: str, f: PostFilter | None = None,
              post_ids: Sequence[str] | None = None, limit: int | None = None) -> list[str]:
-    """Ids of posts in the selection without a score from the current version of model `name`."""
+    """Ids of posts in the selection without a score from the current version of model `name`, newest first."""
     model_id, version = model_key(name)
     where, params = (f or PostFilter()).where()
     sql = f"""
@@ -23,7 +23,7 @@ def unscored(con: duckdb.DuckDBPyConnection, name: str, f: PostFilter | None = N
     if post_ids is not None:
         sql += " AND p.post_id IN (SELECT unnest(?))"
         params.append(list(post_ids))
-    sql += " ORDER BY p.post_id" + (" LIMIT ?" if limit else "")
+    sql += " ORDER BY p.created_at DESC, p.post_id" + (" LIMIT ?" if limit else "")  # newest first: what pages show
     return [r[0] for r in con.execute(sql, params + ([limit] if limit else [])).fetchall()]
 
 

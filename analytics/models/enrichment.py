@@ -3,8 +3,12 @@
 The cheap model goes first (toxicity covers the sample in seconds, so the review queue fills at once), then the
 encoder (sentiment and embeddings in one pass). Work goes through the scoring engine in chunks, each written in its
 own transaction, so a stop or a crash loses at most the chunk in flight and the next pass resumes where it stopped;
-posts scored by an older model version count as unscored. When every post is current the worker waits for new
-ones (`wake()` starts a pass at once, e.g. after an import).
+posts scored by an older model version count as unscored. Newest posts go first, since pages show them first.
+
+Every few seconds, including between chunks, the worker calls its `intake` (the dashboard drains its import inbox
+there); posts that arrive mid-pass interrupt it, and the next pass screens them with toxicity before the encoder
+resumes. When every post is current the worker waits for new ones (`wake()` starts a pass at once, e.g. after an
+import from a page).
 """
 from __future__ import annotations
 
@@ -74,17 +78,21 @@ class Status:
 
 class Enricher:
     """The background worker. `connect()` gives it a cursor of the store (its own, used only by its thread);
-    `on_write(model, finished)` is called after each written chunk (finished: that model's pass is complete)."""
+    `on_write(model, finished)` is called after each written chunk (finished: that model's pass is complete);
+    `intake(con)` at most every `tick_s` seconds, returning how many posts it added to the store."""
 
     def __init__(self, connect: Callable[[], duckdb.DuckDBPyConnection], chunk: int = 512, idle_s: float = 30.0,
                  on_write: Callable[[str, bool], None] = lambda model, finished: None,
-                 log: Callable[[str], None] = lambda msg: None) -> None:
-        self._connect, self._chunk, self._idle_s = connect, chunk, idle_s
-        self._on_write, self._log = on_write, log
+                 log: Callable[[str], None] = lambda msg: None,
+                 intake: Callable[[duckdb.DuckDBPyConnection], int] = lambda con: 0, tick_s: float = 5.0) -> None:
+        self._connect, self._chunk, self._idle_s, self._tick_s = connect, chunk, idle_s, tick_s
+        self._on_write, self._log, self._intake = on_write, log, intake
         self._status = Status()
         self._lock = threading.Lock()
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_intake = float("-inf")
+        self._arrived = False  # posts arrived during the pass in flight
 
     @property
     def running(self) -> bool:
@@ -106,16 +114,37 @@ class Enricher:
             models[name] = replace(models.get(name, ModelStatus()), **changes)
             self._status = replace(self._status, models=models)
 
+    def take(self, con: duckdb.DuckDBPyConnection, force: bool = False) -> int:
+        """Run the intake (unless it ran less than `tick_s` ago); returns the posts it added."""
+        if not force and time.monotonic() - self._last_intake < self._tick_s:
+            return 0
+        self._last_intake = time.monotonic()
+        try:
+            added = self._intake(con)
+        except Exception as e:  # noqa: BLE001 - logged; the next tick retries
+            self._log(f"enrichment: intake failed: {e!r}")
+            return 0
+        self._arrived = self._arrived or added > 0
+        return added
+
     def run_pass(self, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         """Score every post that lacks a current score, model by model in ORDER; returns posts scored per model.
-        Returns early (with what it wrote) when stop() is called."""
+        Starts over (toxicity first) when the intake adds posts mid-pass; returns early when stop() is called."""
+        scored = dict.fromkeys(ORDER, 0)
+        while True:
+            self._arrived = False
+            self._one_pass(con, scored)
+            if self._stop.is_set() or not self._arrived:
+                break
+        self._set(state="stopped" if self._stop.is_set() else "idle", current=None)
+        return scored
+
+    def _one_pass(self, con: duckdb.DuckDBPyConnection, scored: dict[str, int]) -> None:
         cov = coverage(con)
         self._set(models={name: ModelStatus(*cov[name]) for name in ORDER})
-        scored = {}
         for name in ORDER:
             before, total = cov[name]
             if before == total:
-                scored[name] = 0
                 continue
             self._set(state="enriching", current=name)
             t0 = time.perf_counter()
@@ -123,31 +152,35 @@ class Enricher:
             def progress(done: int, todo: int, msg: str, name=name, before=before, t0=t0) -> None:
                 self._set_model(name, done=before + done, rate=done / max(time.perf_counter() - t0, 1e-9))
                 self._on_write(name, done == todo)
+                self.take(con)
 
-            scored[name] = scoring.score_posts(con, names=(name,), chunk=self._chunk, progress=progress,
-                                               should_stop=self._stop.is_set)[name]
-            self._log(f"enrichment: {scored[name]:,} posts scored by {name} in {time.perf_counter() - t0:.1f} s")
-            if self._stop.is_set():
-                break
-        self._set(state="stopped" if self._stop.is_set() else "idle", current=None)
-        return scored
+            n = scoring.score_posts(con, names=(name,), chunk=self._chunk, progress=progress,
+                                    should_stop=lambda: self._stop.is_set() or self._arrived)[name]
+            scored[name] += n
+            self._log(f"enrichment: {n:,} posts scored by {name} in {time.perf_counter() - t0:.1f} s")
+            if self._stop.is_set() or self._arrived:
+                return
 
     def _loop(self) -> None:
         con = self._connect()
+        next_pass = 0.0
         try:
             while not self._stop.is_set():
-                try:
-                    self.run_pass(con)
-                except Exception as e:  # noqa: BLE001 - shown on every page; the next pass retries
-                    self._set(state="error", current=None, error=f"{type(e).__name__}: {e}")
-                    self._log(f"enrichment error: {e!r}")
-                self._wake.wait(self._idle_s)
-                self._wake.clear()
+                if self.take(con, force=True) or self._wake.is_set() or time.monotonic() >= next_pass:
+                    self._wake.clear()
+                    try:
+                        self.run_pass(con)
+                    except Exception as e:  # noqa: BLE001 - shown on every page; the next pass retries
+                        self._set(state="error", current=None, error=f"{type(e).__name__}: {e}")
+                        self._log(f"enrichment error: {e!r}")
+                    next_pass = time.monotonic() + self._idle_s
+                self._wake.wait(self._tick_s)
         finally:
             con.close()
 
     def start(self) -> "Enricher":
-        """Run passes in a daemon thread until stop(): one now, then one after every `idle_s` or wake()."""
+        """Run in a daemon thread until stop(): the intake every `tick_s`; a pass now, then after every `idle_s`,
+        wake() or intake that added posts."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="enrichment", daemon=True)
             self._thread.start()

@@ -5,6 +5,7 @@ write-write conflicts; `transaction()` holds it for the whole block. DuckDB itse
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from contextlib import contextmanager
@@ -33,6 +34,13 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("COMMIT")
 
 
+def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    # After a failed statement the transaction is aborted and unregister() would raise, hiding the real error;
+    # the next register() of the name replaces the leftover view.
+    with contextlib.suppress(duckdb.TransactionException):
+        con.unregister(name)
+
+
 def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
     """Insert or replace rows of `df` into `table`, keyed by the table's primary key. Returns rows written."""
     if table not in KEYS:
@@ -49,7 +57,7 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> int:
         try:
             con.execute(f"INSERT OR REPLACE INTO {table} BY NAME SELECT * FROM _upsert_df")
         finally:
-            con.unregister("_upsert_df")
+            _unregister(con, "_upsert_df")
     return len(df)
 
 
@@ -75,7 +83,7 @@ def append(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame) -> list
             cols = ", ".join(df.columns)
             rows = con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _append_df RETURNING *").fetchall()
         finally:
-            con.unregister("_append_df")
+            _unregister(con, "_append_df")
     return [r[0] for r in rows]
 
 
