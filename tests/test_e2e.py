@@ -183,6 +183,8 @@ def test_moderator_finds_a_full_queue_on_a_fresh_store_removes_a_post_and_the_au
     # page refreshes itself until its first flagged post is there.
     page.get_by_text(re.compile("^Flagged for")).wait_for(timeout=180_000)
     page.get_by_text(re.compile(r"^Enriching \(sentiment\)")).wait_for(timeout=180_000)  # toxicity is done
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_text("Events", exact=True).wait_for()
     page.get_by_role("link", name="Review queue").click()
     page.get_by_text(re.compile("^Flagged for")).wait_for()
     waiting = int(page.get_by_test_id("stMetricValue").first.inner_text().replace(",", ""))
