@@ -105,6 +105,46 @@ def in_threads():
     return _run
 
 
+@pytest.fixture
+def serve(tmp_path):
+    """`serve(db, auth_path, **env)`: the dashboard as `make run` starts it (components.serve, enrichment on) on the
+    store `db`, in its own process, logging to tmp_path/server.log; returns (base URL, stop()). Stopped after the
+    test if still running."""
+    import socket
+    import time
+    import urllib.request
+
+    running = []
+
+    def start(db: Path, auth_path: Path, **env: str):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "SOCIAL_DB": str(db), "SOCIAL_AUTH": str(auth_path), "SOCIAL_ENRICH": "1", **env}
+        log = tmp_path / "server.log"
+        with open(log, "w") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "components.serve", "--server.port", str(port),
+                                     "--server.headless", "true", "--server.fileWatcherType", "none",
+                                     "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT)
+        running.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(240):
+            try:
+                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"the dashboard did not start:\n{log.read_text()[-3000:]}")
+        return base, lambda: (proc.terminate(), proc.wait(timeout=60))
+
+    yield start
+    for proc in running:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
 @pytest.fixture(scope="session")
 def tiny():
     """(tokenizer, model): word-level tokenizer, 1-layer random Llama that never emits EOS, ~2 ms per step."""

@@ -7,10 +7,6 @@ import csv
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from datetime import date, timedelta
@@ -36,12 +32,6 @@ pytestmark = pytest.mark.skipif(
            "when run as root with apt-get; install it with: sudo apt-get install chromium)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def fresh(full_db, tmp_path_factory) -> Path:
     """The sample store as `make run` first serves it: no toxicity scores, so the worker must fill the review queue.
@@ -58,13 +48,11 @@ def fresh(full_db, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def dashboard(fresh, tmp_path):
+def dashboard(fresh, tmp_path, serve):
     """`dashboard(setup=None)` starts the dashboard as `make run` does (components.serve, enrichment on) on this
     test's own copy of the fresh store, after `setup(con)` (if given) prepared that copy through the analytics API,
     with three users, in its own process. Returns {"base": URL, "snapshot": a copy of the prepared store for the
     test's own lookups (the server owns its store), **what setup returned}."""
-    running = []
-
     def start(setup=None) -> dict:
         db = Path(shutil.copy(fresh, tmp_path / "social.duckdb"))
         con = store.connect(db)
@@ -75,29 +63,10 @@ def dashboard(fresh, tmp_path):
         snapshot = Path(shutil.copy(db, tmp_path / "snapshot.duckdb"))
         for name, (role, password) in USERS.items():
             auth.add_user(name, password, role, path=tmp_path / "auth.json")
-        port = _free_port()
-        env = {**os.environ, "SOCIAL_DB": str(db), "SOCIAL_AUTH": str(tmp_path / "auth.json"),
-               "SOCIAL_PSEUDONYM_KEY": "e2e", "SOCIAL_ENRICH": "1"}
-        log = open(tmp_path / "server.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "components.serve", "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
-                                 "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log, stderr=log)
-        running.append((proc, log))
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"dashboard did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
+        base, _ = serve(db, tmp_path / "auth.json", SOCIAL_PSEUDONYM_KEY="e2e")
         return {"base": base, "snapshot": snapshot, **prepared}
 
-    yield start
-    for proc, log in running:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+    return start
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,6 @@ from analytics.models.coverage import coverage
 from analytics.models.registry import TOXIC_THRESHOLD
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_log(log: Path, pattern: str, timeout: float = 300) -> re.Match:
@@ -37,31 +28,12 @@ def wait_for_log(log: Path, pattern: str, timeout: float = 300) -> re.Match:
 
 
 @pytest.fixture
-def served(tmp_path):
+def served(tmp_path, serve):
     """A fresh, unscored 300-post store served by components.serve with enrichment on; yields (db, log, stop)."""
     db = tmp_path / "social.duckdb"
     build.build(db, build.load_config(n_users=100, days=60), limit=300)
-    log = tmp_path / "server.log"
-    env = {**os.environ, "SOCIAL_DB": str(db), "SOCIAL_AUTH": str(tmp_path / "auth.json"), "SOCIAL_ENRICH": "1"}
-    port = _free_port()
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "components.serve", "--server.port", str(port),
-                                 "--server.headless", "true", "--server.fileWatcherType", "none",
-                                 "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    try:
-        for _ in range(240):
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"the server did not start:\n{log.read_text()[-3000:]}")
-        yield db, log, lambda: (proc.terminate(), proc.wait(timeout=60))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+    _, stop = serve(db, tmp_path / "auth.json")
+    return db, tmp_path / "server.log", stop
 
 
 def test_the_server_enriches_without_a_session_and_imports_what_the_cli_hands_it(served, tmp_path):
