@@ -3,6 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
+HOST   ?= 127.0.0.1
 
 .PHONY: setup fonts browser db run test clean rebuild lock
 
@@ -40,9 +41,11 @@ fonts:
 db: setup
 	$(PY) -m analytics.build
 
-# components.serve is `streamlit run app.py` that also starts the enrichment worker with the server.
+# components.serve is the app as a Streamlit ASGI server that also starts the enrichment worker and serves the session
+# cookie routes. It listens on 127.0.0.1 only; `make run HOST=0.0.0.0` opens it to the network (put a TLS proxy in
+# front: see the README).
 run: db
-	$(PY) -m components.serve --server.port $(PORT)
+	$(PY) -m components.serve --server.address $(HOST) --server.port $(PORT)
 
 # The browser journeys (tests/test_e2e.py) drive Debian's Chromium: installed when we may, else they skip loudly.
 browser:

@@ -1,9 +1,15 @@
-"""Pure chart builders: data in, plotly Figure out (no streamlit), tested through Figure.to_dict()."""
+"""Pure chart builders: data in, plotly Figure out (no streamlit), tested through Figure.to_dict().
+
+Every label that comes from data (topic names, handles, event names, hover text) goes through `plain_label`: Plotly
+reads a subset of HTML in labels, so a topic named '<a href=...>' would otherwise be a link. customdata keeps the raw
+values, which the drill-down filters on."""
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from analytics.access.inert import plain_label
 
 
 def volume_chart(df: pd.DataFrame, events: pd.DataFrame | None = None, spikes: pd.DataFrame | None = None) -> go.Figure:
@@ -12,21 +18,22 @@ def volume_chart(df: pd.DataFrame, events: pd.DataFrame | None = None, spikes: p
     `spikes` (day, topic, posts, z) marked above their day. Each bar carries its topic as customdata."""
     fig = go.Figure()
     for topic, g in df.groupby("topic", sort=False):
-        fig.add_trace(go.Bar(x=g["day"].tolist(), y=g["posts"].tolist(), name=str(topic), customdata=[topic] * len(g)))
+        fig.add_trace(go.Bar(x=g["day"].tolist(), y=g["posts"].tolist(), name=plain_label(topic),
+                             customdata=[topic] * len(g)))
     if spikes is not None and not spikes.empty:
         totals = df.groupby("day")["posts"].sum()
         fig.add_trace(go.Scatter(
             x=spikes["day"].tolist(), y=[int(totals.get(d, 0)) for d in spikes["day"]], mode="markers",
             name="volume spike", marker=dict(symbol="triangle-down", size=12, color="black"),
             customdata=spikes["topic"].tolist(),
-            hovertext=[f"{t}: {p:,} posts vs baseline {b:g} (z {z:.1f})" for t, p, b, z in
+            hovertext=[f"{plain_label(t)}: {p:,} posts vs baseline {b:g} (z {z:.1f})" for t, p, b, z in
                        spikes[["topic", "posts", "baseline", "z"]].itertuples(index=False)], hoverinfo="text+x"))
     first, last = (df["day"].min(), df["day"].max() + pd.Timedelta(days=1)) if not df.empty else (None, None)
     for ev in (events if events is not None else pd.DataFrame()).itertuples():
         if first is None or ev.ends_at <= first or ev.starts_at >= last:
             continue  # outside the selection: drawing it would stretch the time axis
         fig.add_vrect(x0=ev.starts_at, x1=ev.ends_at, fillcolor="red", opacity=0.12, line_width=0,
-                      annotation_text=ev.name, annotation_position="top left")
+                      annotation_text=plain_label(ev.name), annotation_position="top left")
     fig.update_layout(barmode="stack", xaxis_title="day", yaxis_title="posts", legend_title="topic",
                       margin=dict(l=10, r=10, t=30, b=10), height=380)
     return fig
@@ -35,14 +42,15 @@ def volume_chart(df: pd.DataFrame, events: pd.DataFrame | None = None, spikes: p
 def topic_bar(df: pd.DataFrame) -> go.Figure:
     """Horizontal bars of posts per topic (columns topic, posts), largest on top."""
     d = df.sort_values("posts")
-    fig = go.Figure(go.Bar(x=d["posts"].tolist(), y=d["topic"].tolist(), orientation="h", text=d["posts"].tolist(),
-                           textposition="auto"))
+    fig = go.Figure(go.Bar(x=d["posts"].tolist(), y=[plain_label(t) for t in d["topic"]], orientation="h",
+                           text=d["posts"].tolist(), textposition="auto"))
     fig.update_layout(xaxis_title="posts", margin=dict(l=10, r=10, t=10, b=10), height=40 + 28 * len(d))
     return fig
 
 
 def confusion_heatmap(matrix: list[list[int]], labels: list[str]) -> go.Figure:
     """Confusion matrix (rows true, columns predicted) with counts written in the cells."""
+    labels = [plain_label(label) for label in labels]
     fig = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, colorscale="Blues", text=matrix, texttemplate="%{text}",
                                showscale=False))
     fig.update_layout(xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
@@ -65,7 +73,7 @@ def calibration_chart(bins: list[dict]) -> go.Figure:
 
 def probability_bars(probs: dict[str, float], threshold: float | None = None) -> go.Figure:
     """Horizontal bars of label probabilities, with an optional threshold line."""
-    fig = go.Figure(go.Bar(x=list(probs.values()), y=list(probs), orientation="h",
+    fig = go.Figure(go.Bar(x=list(probs.values()), y=[plain_label(label) for label in probs], orientation="h",
                            text=[f"{v:.2f}" for v in probs.values()], textposition="auto"))
     if threshold is not None:
         fig.add_vline(x=threshold, line_dash="dash", line_color="red", annotation_text="threshold")
@@ -99,8 +107,9 @@ def topic_share_chart(df: pd.DataFrame) -> go.Figure:
     """Stacked area of each topic's share of the posts per bucket (columns day, topic, posts)."""
     wide = df.pivot_table(index="day", columns="topic", values="posts", aggfunc="sum", fill_value=0).sort_index()
     share = wide.div(wide.sum(axis=1), axis=0)
-    fig = go.Figure([go.Scatter(x=share.index.tolist(), y=share[t].round(4).tolist(), name=str(t), stackgroup="s",
-                                line=dict(width=0.5), customdata=[t] * len(share)) for t in share.columns])
+    fig = go.Figure([go.Scatter(x=share.index.tolist(), y=share[t].round(4).tolist(), name=plain_label(t),
+                                stackgroup="s", line=dict(width=0.5), customdata=[t] * len(share))
+                     for t in share.columns])
     fig.update_layout(yaxis=dict(title="share of posts", range=[0, 1]), margin=dict(l=10, r=10, t=10, b=10),
                       height=380, legend_orientation="h")
     return fig
@@ -111,12 +120,14 @@ def topic_sentiment_chart(df: pd.DataFrame, topics: list[str], rolling: int = 3)
     topic, net, scored. Lines are `rolling`-bucket means; marker size follows the scored posts."""
     cols = min(3, max(1, len(topics)))
     rows = -(-len(topics) // cols)
-    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True, subplot_titles=topics,
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True,
+                        subplot_titles=[plain_label(t) for t in topics],
                         vertical_spacing=0.12 if rows > 1 else 0.0)
     for i, topic in enumerate(topics):
         g = df[df["topic"] == topic].sort_values("bucket")
         fig.add_trace(go.Scatter(x=g["bucket"].tolist(), y=g["net"].rolling(rolling, min_periods=1).mean().round(4)
-                                 .tolist(), name=topic, mode="lines", showlegend=False, customdata=[topic] * len(g),
+                                 .tolist(), name=plain_label(topic), mode="lines", showlegend=False,
+                                 customdata=[topic] * len(g),
                                  text=[f"{n} scored" for n in g["scored"]]),
                       row=i // cols + 1, col=i % cols + 1)
         fig.add_hline(y=0, line_dash="dot", line_color="grey", row=i // cols + 1, col=i % cols + 1)
@@ -128,10 +139,11 @@ def topic_sentiment_chart(df: pd.DataFrame, topics: list[str], rolling: int = 3)
 def comparison_bars(df: pd.DataFrame, metric: str, label: str) -> go.Figure:
     """Current vs previous period of `metric` per topic (columns topic, metric, prev_<metric>), grouped bars."""
     d = df.sort_values(metric)
+    topics = [plain_label(t) for t in d["topic"]]
     fig = go.Figure([
-        go.Bar(y=d["topic"].tolist(), x=d[f"prev_{metric}"].round(4).tolist(), name="previous period",
+        go.Bar(y=topics, x=d[f"prev_{metric}"].round(4).tolist(), name="previous period",
                orientation="h", marker_color="#b0b0b0"),
-        go.Bar(y=d["topic"].tolist(), x=d[metric].round(4).tolist(), name="this period", orientation="h",
+        go.Bar(y=topics, x=d[metric].round(4).tolist(), name="this period", orientation="h",
                marker_color="#1f77b4"),
     ])
     fig.update_layout(barmode="group", xaxis_title=label, margin=dict(l=10, r=10, t=10, b=10),
@@ -147,7 +159,7 @@ def threshold_chart(df: pd.DataFrame, label: str, current: float | None = None) 
         go.Scatter(x=df["threshold"].tolist(), y=df["precision"].tolist(), name="precision", mode="lines+markers",
                    yaxis="y2"),
     ])
-    fig.update_layout(xaxis_title=f"{label} threshold", yaxis_title="posts in the queue",
+    fig.update_layout(xaxis_title=f"{plain_label(label)} threshold", yaxis_title="posts in the queue",
                       yaxis2=dict(title="precision", overlaying="y", side="right", range=[0, 1]),
                       legend=dict(orientation="h"), margin=dict(t=30))
     if current is not None:
@@ -157,7 +169,7 @@ def threshold_chart(df: pd.DataFrame, label: str, current: float | None = None) 
 
 def score_components_chart(items: pd.DataFrame, components: tuple[str, ...]) -> go.Figure:
     """Per feed item (rank order, top first) its weighted score components as stacked horizontal bars."""
-    labels = [f"#{r} @{h}" for r, h in zip(items["rank"], items["handle"])]
+    labels = [plain_label(f"#{r} @{h}") for r, h in zip(items["rank"], items["handle"])]
     fig = go.Figure([go.Bar(y=labels, x=items[c].round(4).tolist(), name=c.replace("_", " "), orientation="h")
                      for c in components])
     fig.update_layout(barmode="stack", xaxis_title="score (weighted components)",
@@ -168,7 +180,8 @@ def score_components_chart(items: pd.DataFrame, components: tuple[str, ...]) -> 
 
 def evaluation_chart(df: pd.DataFrame) -> go.Figure:
     """Offline metrics (tidy strategy, metric, value) as grouped bars, one group per metric."""
-    fig = go.Figure([go.Bar(x=g["metric"].tolist(), y=g["value"].round(4).tolist(), name=str(strategy))
+    fig = go.Figure([go.Bar(x=[plain_label(m) for m in g["metric"]], y=g["value"].round(4).tolist(),
+                            name=plain_label(strategy))
                      for strategy, g in df.groupby("strategy", sort=False)])
     fig.update_layout(barmode="group", yaxis_title="value", legend_title="strategy", margin=dict(t=30))
     return fig

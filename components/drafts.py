@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.access.inert import strip_controls
 from analytics.models.drafts import DRAFT_LABEL, Messages
 from components.resources import drafter
 
@@ -20,7 +21,7 @@ def draft(messages: Messages, key: str, button: str, max_new_tokens: int = 80) -
         box, text = st.empty(), ""
         for chunk in d.generate(messages, max_new_tokens):
             text += chunk
-            box.text(text)  # model output is untrusted text too: never markdown
+            box.text(strip_controls(text))  # model output is untrusted text too: never markdown
         box.empty()
         done = d.cached(messages, max_new_tokens) or text
     if done:

@@ -1,5 +1,6 @@
 """Moderator widgets: queue settings, the review card (masked or highlighted offending words) and the write
-calls, each under the app's write lock and followed by clearing cached query results."""
+calls, each under the app's write lock and followed by clearing cached query results. Decisions name the state
+the moderator saw (`seen`), so a stale one is refused (StaleDecision) rather than overwriting a newer one."""
 from __future__ import annotations
 
 import streamlit as st
@@ -83,34 +84,54 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
 def claim_next(user: User, s: dict) -> str | None:
     """Claim the next item for `user` under settings `s` (another moderator's live claim is skipped)."""
     with cursor() as cur:
-        return moderation.claim_next(cur, user.username, s["thresholds"], s["order"], s["labels"], s["topics"],
+        return moderation.claim_next(cur, user, s["thresholds"], s["order"], s["labels"], s["topics"],
                                      s["author"], s["include_escalated"])
 
 
-def decide(user: User, post_id: str, action: str, reason: str, note: str | None) -> int:
-    """Record a decision by `user` (the analytics layer checks the role)."""
+def decide(user: User, post_id: str, seen: int | None, action: str, reason: str, note: str | None) -> int:
+    """Record a decision by `user` on the state they saw (`seen`: the post's standing decision_id on screen, None
+    if undecided); StaleDecision if it changed meanwhile (nothing recorded). The analytics layer checks the role."""
+    try:
+        with cursor() as cur:
+            return moderation.decide(cur, user, post_id, action, reason, note or None, seen=moderation.as_seen(seen))
+    finally:
+        data.clear()  # a refused decision means the cached state is out of date too
+
+
+def stale_notice(e: moderation.StaleDecision, user: User) -> str:
+    """What a moderator reads when a decision was refused because the post changed since they saw it."""
+    who = "you (elsewhere)" if e.by == user.username else e.by
+    return (f"This post was decided by {who} meanwhile (now {e.state or 'undecided'}); nothing was recorded. "
+            "Reload to see it: the page now shows its current state.")
+
+
+def bulk_decide(user: User, reviewed: list[tuple[str, int | None]], action: str, reason: str,
+                note: str | None) -> moderation.BulkResult:
+    """Record one decision on each reviewed (post_id, seen) as a single all-or-nothing batch; posts that changed
+    since they were reviewed are skipped (returned in `skipped`)."""
+    bar = st.progress(0.0, text=f"Recording {len(reviewed):,} decisions…")
+    try:
+        with cursor() as cur:
+            return moderation.bulk_decide(cur, user, reviewed, action, reason, note or None,
+                                          progress=lambda d, t: bar.progress(d / max(t, 1)))
+    finally:
+        data.clear()
+
+
+def undo_preview(user: User) -> dict | None:
+    """What `user`'s next undo would cancel (decision_id, post_id, action, batch_id, count), or None."""
     with cursor() as cur:
-        decision = moderation.decide(cur, user, post_id, action, reason, note or None)
-    data.clear()
-    return decision
+        return moderation.undo_preview(cur, user)
 
 
-def bulk_decide(user: User, post_ids: list[str], action: str, reason: str, note: str | None) -> str:
-    """Record one decision per post as a single all-or-nothing batch; returns its batch id."""
-    bar = st.progress(0.0, text=f"Recording {len(post_ids):,} decisions…")
-    with cursor() as cur:
-        batch = moderation.bulk_decide(cur, user, post_ids, action, reason, note or None,
-                                       progress=lambda d, t: bar.progress(d / max(t, 1)))
-    data.clear()
-    return batch
-
-
-def undo_last(user: User) -> int | None:
-    """Undo `user`'s latest decision (a new 'undo' event); returns the undone decision id."""
-    with cursor() as cur:
-        undone = moderation.undo_last(cur, user)
-    data.clear()
-    return undone
+def undo_last(user: User, seen: int, confirm_batch: bool = False) -> int | None:
+    """Undo `user`'s latest decision, provided it is still `seen` (StaleUndo otherwise; a batch needs
+    confirm_batch, ConfirmBatchUndo otherwise); returns the undone decision id."""
+    try:
+        with cursor() as cur:
+            return moderation.undo_last(cur, user, seen=seen, confirm_batch=confirm_batch)
+    finally:
+        data.clear()
 
 
 def save_thresholds(user: User, new: dict[str, float]) -> dict[str, float]:
@@ -124,4 +145,4 @@ def save_thresholds(user: User, new: dict[str, float]) -> dict[str, float]:
 def release(user: User, post_id: str) -> None:
     """Give a claimed item back to the queue."""
     with cursor() as cur:
-        moderation.release(cur, user.username, post_id)
+        moderation.release(cur, user, post_id)

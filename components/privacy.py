@@ -1,4 +1,5 @@
-"""The privacy settings of this browser session and the one place views and exports apply them."""
+"""The privacy settings of this browser session and the one place views and exports apply them; also where shown
+and exported text is made inert (invisible controls stripped, formula-like CSV cells neutralised)."""
 from __future__ import annotations
 
 import csv
@@ -6,7 +7,7 @@ import csv
 import pandas as pd
 import streamlit as st
 
-from analytics.access import privacy
+from analytics.access import inert, privacy
 from components.resources import pseudonym_key
 
 REDACT, DP, EPSILON = "privacy_redact", "privacy_dp", "privacy_epsilon"
@@ -32,18 +33,18 @@ def redacting() -> bool:
 
 
 def text(value: str) -> str:
-    """Post text as this session may see it."""
-    return privacy.redact(value) if redacting() else value
+    """Post text as this session may see it (zero-width and bidi controls stripped)."""
+    return inert.strip_controls(privacy.redact(value) if redacting() else value)
 
 
 def handle(value: str) -> str:
-    """A user handle as this session may see it (a pseudonym when redacting)."""
-    return privacy.pseudonym(value, pseudonym_key()) if redacting() else value
+    """A user handle as this session may see it (a pseudonym when redacting; controls stripped)."""
+    return privacy.pseudonym(value, pseudonym_key()) if redacting() else inert.strip_controls(value)
 
 
 def shown(df: pd.DataFrame) -> pd.DataFrame:
-    """A table as this session may see it."""
-    return privacy.redact_frame(df, pseudonym_key()) if redacting() else df
+    """A table as this session may see it: redacted when asked, zero-width and bidi controls stripped."""
+    return inert.display_frame(privacy.redact_frame(df, pseudonym_key()) if redacting() else df)
 
 
 def export(df: pd.DataFrame, aggregate: bool = False) -> pd.DataFrame:
@@ -58,8 +59,9 @@ def export(df: pd.DataFrame, aggregate: bool = False) -> pd.DataFrame:
 
 
 def download(df: pd.DataFrame, filename: str, key: str, aggregate: bool = False, label: str | None = None) -> None:
-    """A CSV download button of `df` under this session's privacy settings."""
-    out = export(df, aggregate)
+    """A CSV download button of `df` under this session's privacy settings: the one export of the dashboard (every
+    download goes through here), with cells a spreadsheet would run as formulas neutralised (inert.csv_safe)."""
+    out = inert.csv_safe(export(df, aggregate))
     noisy = " with noise" if aggregate and st.session_state.get(DP) else ""
     # Every text field quoted: post text can hold a bare carriage return, which unquoted would split the row.
     st.download_button(label or f"Export CSV ({len(out):,} rows{noisy})",

@@ -15,6 +15,7 @@ import streamlit as st
 from analytics import feed, store
 from analytics import models as model_api
 from analytics.access import auth, privacy
+from analytics.access import sessions as session_api
 from analytics.data import build, inbox, ingest
 from analytics.models import drafts, enrichment, sentiment, toxicity
 
@@ -56,6 +57,14 @@ def _first_admin(path: str) -> str | None:
 def first_admin_password_file() -> str | None:
     """On the first start (no users file yet) creates the admin account; then the path of its password file."""
     return _first_admin(str(auth.auth_path()))
+
+
+@st.cache_resource(show_spinner=False)
+def sessions() -> session_api.Sessions:
+    """The browser-session table of this process (cookies signed with data/session.key; idle timeout from env
+    SOCIAL_IDLE_MINUTES, default 30)."""
+    idle = float(os.environ.get("SOCIAL_IDLE_MINUTES", session_api.IDLE_S / 60)) * 60
+    return session_api.Sessions(session_api.secret_key(auth.auth_path().with_name("session.key")), idle_s=idle)
 
 
 @st.cache_resource(ttl=600, max_entries=4, show_spinner="Indexing recent post embeddings…")

@@ -6,6 +6,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from analytics.access.inert import strip_controls
 from analytics.analyst.filters import PostFilter
 from analytics.models import drafts
 from components import data, privacy
@@ -33,7 +34,7 @@ def spike_list(f: PostFilter, spikes: pd.DataFrame, grain: str, value: str, key:
         return
     time = "day" if "day" in spikes.columns else "bucket"
     rows = spikes.reset_index(drop=True)
-    labels = [_label(r, time, value) for _, r in rows.iterrows()]
+    labels = [strip_controls(_label(r, time, value)) for _, r in rows.iterrows()]
     pick = st.selectbox(f"Explain a {value.replace('_', ' ')} spike ({len(rows)} found, strongest first)",
                         range(len(rows)), format_func=labels.__getitem__, key=key)
     row = rows.iloc[pick]

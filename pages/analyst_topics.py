@@ -5,13 +5,14 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
+from analytics.access.inert import strip_controls
 from components import charts, data
 from components.auth import require
 from components.clouds import word_cloud_panel
 from components.drilldown import drill_down, drill_filter, selectable_chart, table
 from components.enrichment import waiting_note
 from components.filters import post_filter
-from components.post_card import post_card
+from components.post_card import escape_md, post_card
 
 require("view_analytics")
 
@@ -26,18 +27,18 @@ c[0].metric("Topics", len(topics))
 growth = topics.dropna(subset=["posts_change_pct"])
 if not growth.empty:
     g = growth.loc[growth["posts_change_pct"].idxmax()]
-    c[1].metric("Fastest growing", g["topic"], f"{g['posts_change_pct']:+.0f}% posts")
+    c[1].metric("Fastest growing", escape_md(g["topic"]), f"{g['posts_change_pct']:+.0f}% posts")
 negative = topics.dropna(subset=["negative_share"])
 if not negative.empty:
     n = negative.loc[negative["negative_share"].idxmax()]
-    c[2].metric("Most negative", n["topic"], f"{n['negative_share']:.0%} negative", delta_color="off")
+    c[2].metric("Most negative", escape_md(n["topic"]), f"{n['negative_share']:.0%} negative", delta_color="off")
 st.caption("Topics are NMF clusters of the TF-IDF of the post texts, labelled by their top three terms.")
 table(topics.rename(columns={"posts_change_pct": "posts_change_%"}), "topics_table", "topics.csv",
       ["topic", "posts", "share", "authors", "likes", "posts_change_%", "scored", "negative_share", "net",
        "net_change"], aggregate=True)
 
 with st.expander("Most liked posts of a topic"):
-    topic = st.selectbox("Topic", topics["topic"].tolist(), key="topics_pick")
+    topic = st.selectbox("Topic", topics["topic"].tolist(), key="topics_pick", format_func=strip_controls)
     for p in data.list_posts(replace(f, topics=(topic,)), 5, "likes").to_dict("records"):
         post_card(p, f"{p['likes']} likes · {p['replies']} replies · {p['shares']} shares")
 
@@ -50,7 +51,8 @@ scored, total = waiting_note(f)
 if scored:
     grain = st.radio("Bucket", ["week", "day"], horizontal=True, key="topics_grain")
     top = topics["topic"].head(6).tolist()
-    shown = st.multiselect("Topics side by side", topics["topic"].tolist(), default=top, key="topics_side")
+    shown = st.multiselect("Topics side by side", topics["topic"].tolist(), default=top, key="topics_side",
+                           format_func=strip_controls)
     sent = data.sentiment_over_time(f, grain, by_topic=True)
     points = selectable_chart(charts.topic_sentiment_chart(sent, shown), "topics_sent_chart")
     drill_down(drill_filter(f, points, grain, "topics"), "topics_sent_drill")

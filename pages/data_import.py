@@ -21,9 +21,9 @@ c[0].metric("Posts in the store", f"{counts['posts']:,}")
 c[1].metric("Authors", f"{counts['users']:,}")
 if notice := st.session_state.pop("import_notice", None):
     st.success(escape_md(notice), icon=":material/check_circle:")
-    st.caption("The background enrichment scores the new posts; progress in the sidebar." if imports.enrichment_running()
-               else "Background enrichment is off (SOCIAL_ENRICH=0): score the new posts with "
-                    "`python -m analytics.score`.")
+    st.caption("The background enrichment scores the new posts; progress in the sidebar."
+               if imports.enrichment_running() else
+               "Background enrichment is off (SOCIAL_ENRICH=0): score the new posts with `python -m analytics.score`.")
 
 # A new key after each import empties the uploader, so the same upload cannot be imported twice by accident.
 upload = st.file_uploader("File", type=list(imports.UPLOAD_TYPES),
@@ -60,7 +60,7 @@ if checked["problems"] is not None:
     n = len(checked["problems"])
     st.error(escape_md(f"{upload.name}: {n} problem{'s' if n != 1 else ''} found, nothing was imported. Fix the "
                        f"file (or the column mapping or encoding) and upload it again."))
-    st.dataframe(pd.DataFrame({"problem": checked["problems"]}), hide_index=True, width="stretch")
+    st.dataframe(privacy.shown(pd.DataFrame({"problem": checked["problems"]})), hide_index=True, width="stretch")
     st.stop()
 
 batch = checked["batch"]

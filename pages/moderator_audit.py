@@ -4,6 +4,8 @@ from datetime import date, timedelta
 import streamlit as st
 
 from analytics import moderation
+from analytics.access import signin
+from analytics.access.inert import strip_controls
 from components.auth import require
 from components.drilldown import table
 from components.resources import cursor
@@ -15,7 +17,7 @@ st.caption("Decisions are append-only events: an undo is a new event that cancel
 with cursor() as cur:
     moderators = moderation.decisions_per_moderator(cur)["moderator"].tolist()
 c = st.columns(3)
-who = c[0].selectbox("Moderator", ["any", *moderators], key="audit_moderator")
+who = c[0].selectbox("Moderator", ["any", *moderators], key="audit_moderator", format_func=strip_controls)
 action = c[1].selectbox("Action", ["any", *moderation.ACTIONS, moderation.UNDO], key="audit_action")
 today = date.today()
 period = c[2].date_input("Dates", (today - timedelta(days=30), today), key="audit_dates")
@@ -24,3 +26,10 @@ with cursor() as cur:
     log = moderation.audit(cur, user, None if who == "any" else who, None if action == "any" else action, start, end)
 st.metric("Events", f"{len(log):,}")
 table(log, "audit", "audit_log.csv")
+
+st.subheader("Sign-in events")
+st.caption(f"Every sign-in, failure, lockout and refused attempt. {signin.MAX_FAILURES} wrong passwords for a "
+           f"username within {signin.WINDOW.seconds // 60} minutes lock it for {signin.WINDOW.seconds // 60} minutes; "
+           f"{signin.CLIENT_MAX_FAILURES} from one client address lock that address.")
+with cursor() as cur:
+    table(signin.events(cur, user), "audit_sign_in", "sign_in_events.csv")

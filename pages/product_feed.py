@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import feed as feed_api
+from analytics.access.inert import strip_controls
 from analytics.analyst.filters import PostFilter
 from components import charts, data
 from components.auth import require
@@ -44,9 +45,10 @@ if mode == "A user":
     q = st.text_input("Find a user by handle", key="feed_q")
     users = data.search_users(q, 20)
     if users.empty:
-        st.warning(f"No user handle contains '{q}'.")
+        st.warning(f"No user handle contains '{escape_md(q)}'.")
         st.stop()
-    labels = {r.user_id: f"@{r.handle} · {r.followers} followers · {r.community}" for r in users.itertuples()}
+    labels = {r.user_id: strip_controls(f"@{r.handle} · {r.followers} followers · {r.community}")
+              for r in users.itertuples()}
     reader = st.selectbox("User", list(labels), format_func=labels.get, key="feed_user")
     prof = data.user_profile(reader)
     c = st.columns(4)
@@ -55,7 +57,8 @@ if mode == "A user":
     c[2].metric("Posts", prof["posts"])
     c[3].metric("Likes given", prof["likes_given"])
 else:
-    topics = st.multiselect("Interested in topics", opts["topics"], key="feed_persona_topics")
+    topics = st.multiselect("Interested in topics", opts["topics"], key="feed_persona_topics",
+                            format_func=strip_controls)
     text = st.text_input("…or describe the interest in a few words", key="feed_persona_text",
                          placeholder="e.g. delayed flights and lost luggage")
     if not topics and not text.strip():

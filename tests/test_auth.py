@@ -69,9 +69,13 @@ def test_ensure_admin_once(tmp_path, monkeypatch):
     saved = path.parent / "admin_password.txt"
     assert saved.read_text().strip() == password and len(password) >= 16
     assert mode(path) == 0o600 and mode(saved) == 0o600
-    assert auth.authenticate("admin", password) == User("admin", "Administrator", "admin")
+    assert auth.authenticate("admin", password) == User("admin", "Administrator", "admin", must_change=True)
     before = path.read_text()
     assert auth.ensure_admin() is None and path.read_text() == before
+    auth.set_password("admin", "my-own-password")
+    assert not saved.exists(), "the generated password's file goes once the admin chose their own"
+    assert auth.authenticate("admin", "my-own-password") == User("admin", "Administrator", "admin")
+    assert auth.authenticate("admin", password) is None
 
 
 def test_roles_and_require():

@@ -163,9 +163,9 @@ def test_rebuild_keeps_decisions_audit_claims_and_team_settings(tmp_path, small_
     con = store.connect(db)
     admin, mod = User("boss", "Boss", "admin"), User("mod1", "Mod", "moderator")
     first, second = con.execute("SELECT post_id FROM posts ORDER BY post_id LIMIT 2").fetchall()
-    moderation.decide(con, mod, first[0], "remove", "spam")
+    moderation.decide(con, mod, first[0], "remove", "spam", seen=None)
     moderation.undo_last(con, mod)
-    moderation.decide(con, mod, second[0], "approve", "no_violation")
+    moderation.decide(con, mod, second[0], "approve", "no_violation", seen=None)
     moderation.save_thresholds(con, admin, {"insult": 0.7})
     store.claim(con, first[0], "mod2", datetime(2030, 1, 1), datetime(2030, 1, 1) + timedelta(minutes=10))
     before = {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in store.HISTORY}
@@ -181,5 +181,6 @@ def test_rebuild_keeps_decisions_audit_claims_and_team_settings(tmp_path, small_
                              [max(r[0] for r in before["audit_log"])]).fetchall()
     assert rebuild[0] == "rebuild" and json.loads(rebuild[1]) == {
         "moderation_decisions": 3, "audit_log": 4, "claims": 1, "meta": 1}
-    new_id = moderation.decide(con, mod, second[0], "escalate", "other")  # mod2 still holds first[0]
+    new_id = moderation.decide(con, mod, second[0], "escalate", "other",  # mod2 still holds first[0]
+                               seen=moderation.seen_state(con, second[0]))
     assert new_id == max(r[0] for r in before["moderation_decisions"]) + 1, "ids continue after the carried rows"

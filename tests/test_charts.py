@@ -27,7 +27,8 @@ def test_topic_bar_largest_on_top():
 def test_confusion_and_calibration_charts():
     d = charts.confusion_heatmap([[5, 1], [2, 7]], ["neg", "pos"]).to_dict()
     assert d["data"][0]["z"] == [[5, 1], [2, 7]] and d["layout"]["yaxis"]["autorange"] == "reversed"
-    bins = [{"mean_confidence": 0.55, "accuracy": 0.5, "count": 10}, {"mean_confidence": None, "accuracy": None, "count": 0},
+    bins = [{"mean_confidence": 0.55, "accuracy": 0.5, "count": 10},
+            {"mean_confidence": None, "accuracy": None, "count": 0},
             {"mean_confidence": 0.95, "accuracy": 0.9, "count": 30}]
     d = charts.calibration_chart(bins).to_dict()
     assert d["data"][1]["x"] == [0.55, 0.95] and d["data"][1]["y"] == [0.5, 0.9]

@@ -24,7 +24,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "test-artifacts"))
 APPLE = "@apple · store · @teamcavuto"
 USERS = {"an1": ("analyst", "analyst-pass-1"), "mod1": ("moderator", "moderator-pass-1"),
-         "pm1": ("product", "product-pass-1")}
+         "pm1": ("product", "product-pass-1"), "mod2": ("moderator", "moderator-pass-2")}
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
@@ -83,7 +83,8 @@ def server_after_a_removal(dashboard) -> dict:
     def remove(con) -> dict:
         scoring.score_posts(con, PostFilter(start=date(2026, 10, 25)), names=["toxicity"])
         post = moderation.queue(con, moderation.thresholds(con), order="newest", limit=1)["post_id"].iloc[0]
-        moderation.decide(con, auth.User("mod1", "mod1", USERS["mod1"][0]), post, "remove", "harassment")
+        moderation.decide(con, auth.User("mod1", "mod1", USERS["mod1"][0]), post, "remove", "harassment",
+                          seen=None)
         return {"removed": post}
     return dashboard(remove)
 
@@ -110,12 +111,52 @@ def page(browser, request):
     context.close()
 
 
-def sign_in(page, url: str, user: str) -> None:
+def sign_in(page, url: str, user: str, password: str | None = None, expect: str | None = None) -> None:
+    """Sign in on `url` (the sign-in form shows on any page when signed out); wait for `expect` (default: the
+    sidebar's 'Signed in as')."""
     page.goto(url)
     page.get_by_label("Username").fill(user)
-    page.get_by_label("Password", exact=True).fill(USERS[user][1])
+    page.get_by_label("Password", exact=True).fill(password or USERS[user][1])
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text(f"Signed in as {user}").wait_for()
+    page.get_by_text(expect or f"Signed in as {user}").first.wait_for()
+
+
+def test_a_reload_keeps_the_user_signed_in_until_they_sign_out(server, page):
+    sign_in(page, server["base"], "an1")
+    page.reload()
+    page.get_by_text("Signed in as an1").wait_for()
+    page.get_by_role("link", name="Topics").click()
+    page.get_by_role("heading", name="Topics").wait_for()
+    page.reload()
+    page.get_by_text("Signed in as an1").wait_for()
+    page.get_by_role("link", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in").wait_for()
+    page.goto(f"{server['base']}/analyst_topics")
+    page.get_by_role("heading", name="Sign in").wait_for()
+    assert not page.get_by_text("Signed in as").count()
+
+
+def test_a_deep_link_opened_signed_out_lands_on_its_page_with_its_query(server, page):
+    query = urllib.parse.urlencode({"topic": APPLE, "q": "store"})
+    sign_in(page, f"{server['base']}/analyst_topics?{query}", "an1")
+    page.get_by_role("heading", name="Topics").wait_for()
+    assert page.url == f"{server['base']}/analyst_topics?{query}"
+    assert page.get_by_label("Keyword").input_value() == "store"
+
+
+def test_six_wrong_passwords_lock_the_account_and_the_audit_log_shows_it(server, page):
+    for _ in range(4):
+        sign_in(page, server["base"], "mod1", "wrong-password", expect="Wrong username or password.")
+    sign_in(page, server["base"], "mod1", "wrong-password", expect="Too many failed sign-ins")
+    sign_in(page, server["base"], "mod1", "wrong-password", expect="Too many failed sign-ins")
+    sign_in(page, server["base"], "mod1", expect="Too many failed sign-ins")  # the right password, refused
+    sign_in(page, server["base"], "mod2")
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_role("heading", name="Sign-in events").wait_for()
+    rows = download_csv(page, page.get_by_role("button", name=re.compile(r"Export CSV")).last)
+    assert [(r["actor"], r["action"], r["username"]) for r in reversed(rows)] == [
+        ("mod1", "sign_in_failed", "mod1")] * 5 + [("system", "lockout", "mod1")] + [
+        ("mod1", "sign_in_refused", "mod1")] * 2 + [("mod2", "sign_in", "mod2")]
 
 
 def pick(page, label: str, option: str) -> None:
@@ -151,7 +192,8 @@ def test_moderator_finds_a_full_queue_on_a_fresh_store_removes_a_post_and_the_au
     # Nobody scored anything: the worker screens the store with toxicity as the server starts, and the queue
     # page refreshes itself until its first flagged post is there.
     page.get_by_text(re.compile("^Flagged for")).wait_for(timeout=180_000)
-    page.get_by_text(re.compile(r"^Enriching \(sentiment\)")).wait_for(timeout=180_000)  # toxicity is done
+    # Toxicity is done once the encoder runs (or everything is done): seconds on an idle machine, longer on a busy one.
+    page.get_by_text(re.compile(r"^(Enriching \(sentiment\)|All [\d,]+ posts enriched)")).wait_for(timeout=600_000)
     page.get_by_role("link", name="Audit log").click()
     page.get_by_text("Events", exact=True).wait_for()
     page.get_by_role("link", name="Review queue").click()

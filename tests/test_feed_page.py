@@ -57,7 +57,7 @@ def test_feed_with_explanations_comparison_and_moderation(scored, tmp_path, use_
 
     top = feed_table["post_id"].iloc[0]
     con = store.connect(db)
-    moderation.decide(con, auth.User("mod", "Mod", "moderator"), top, "remove", "spam")
+    moderation.decide(con, auth.User("mod", "Mod", "moderator"), top, "remove", "spam", seen=None)
     con.close()
     st.cache_data.clear()
     at = run_feed(feed_q=handle)

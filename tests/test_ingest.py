@@ -147,7 +147,7 @@ def test_reimport_with_new_text_drops_scores_and_reopens_decisions(con, tmp_path
     import_file(con, path)
     scoring.score_posts(con)
     mod = User("mod1", "Mod", "moderator")
-    decision = moderation.decide(con, mod, "p1", "approve", "no_violation")
+    decision = moderation.decide(con, mod, "p1", "approve", "no_violation", seen=None)
     old = rows(con, "SELECT post_id, model_id FROM model_scores ORDER BY 1, 2")
     assert len(old) == 6 and rows(con, "SELECT count(*) FROM embeddings") == [(3,)]
     edited = "Hello #World and #python you stupid worthless idiot"

@@ -82,7 +82,7 @@ def test_queue_orders_and_columns(con):
     assert ids(q) == ["p1", "p5", "p2", "p3"]  # by max_score; p4 below every threshold, p6 only has a stale score
     assert list(q.columns) == ["post_id", "created_at", "handle", "author_id", "topic", "text", "parent_id",
                                "max_label", "max_score", *LABELS, "followers", "interactions", "reach", "state",
-                               "claimed_by"]
+                               "decision_id", "claimed_by"]
     p2 = q.set_index("post_id").loc["p2"]
     assert (p2.max_label, p2.max_score, p2.toxic, p2.insult, p2.handle) == ("insult", 0.7, 0.3, 0.7, "ann")
     assert q[["post_id", "followers", "interactions", "reach"]].values.tolist() == [
@@ -120,51 +120,52 @@ def test_queue_returns_text_unchanged_and_filters_are_parameterised(con):
 
 
 def test_claims_hide_items_from_others_until_expiry(con):
-    assert moderation.claim_next(con, "m1", now=T) == "p1"
+    assert moderation.claim_next(con, MOD, now=T) == "p1"
     assert ids(moderation.queue(con, moderator="m2", now=T)) == ["p5", "p2", "p3"]
     assert ids(moderation.queue(con, now=T)) == ["p5", "p2", "p3"]
     mine = moderation.queue(con, moderator="m1", now=T)
     assert mine[["post_id", "claimed_by"]].values.tolist()[0] == ["p1", "m1"]
-    assert moderation.claim_next(con, "m2", now=T) == "p5"
-    assert moderation.claim_next(con, "m1", now=T + timedelta(minutes=1)) == "p1"  # own claim, renewed
+    assert moderation.claim_next(con, MOD2, now=T) == "p5"
+    assert moderation.claim_next(con, MOD, now=T + timedelta(minutes=1)) == "p1"  # own claim, renewed
     later = T + timedelta(minutes=11)
     assert ids(moderation.queue(con, moderator="m2", now=later)) == ["p1", "p5", "p2", "p3"]
-    assert moderation.claim_next(con, "m2", labels=["insult"], now=T) == "p2"
+    assert moderation.claim_next(con, MOD2, labels=["insult"], now=T) == "p2"
     with pytest.raises(moderation.ClaimedByOther):
-        moderation.decide(con, MOD2, "p1", "remove", "harassment", now=T)
-    assert moderation.release(con, "m1", "p1") and not moderation.release(con, "m1", "p1")
+        moderation.decide(con, MOD2, "p1", "remove", "harassment", now=T, seen=None)
+    assert moderation.release(con, MOD, "p1") and not moderation.release(con, MOD, "p1")
     assert rows(con, "claims") == [("p2", "m2", T, T + timedelta(minutes=10)),
                                    ("p5", "m2", T, T + timedelta(minutes=10))]
-    moderation.decide(con, MOD2, "p5", "remove", "spam", now=T)
+    moderation.decide(con, MOD2, "p5", "remove", "spam", now=T, seen=None)
     assert [r[0] for r in rows(con, "claims")] == ["p2"]  # deciding releases the claim
 
 
 def test_decide_validates_and_checks_role(con):
     for user in (ANALYST, None, User("p", "P", "product")):
         with pytest.raises(PermissionDenied):
-            moderation.decide(con, user, "p1", "remove", "harassment")
+            moderation.decide(con, user, "p1", "remove", "harassment", seen=None)
     with pytest.raises(PermissionDenied):
         moderation.undo_last(con, ANALYST)
     with pytest.raises(PermissionDenied):
-        moderation.bulk_decide(con, ANALYST, ["p1"], "remove", "spam")
+        moderation.bulk_decide(con, ANALYST, [("p1", None)], "remove", "spam")
     with pytest.raises(PermissionDenied):
         moderation.audit(con, ANALYST)
     for action, reason in [("delete", "spam"), ("remove", "satire"), ("approve", "spam"), ("undo", None)]:
         with pytest.raises(ValueError):
-            moderation.decide(con, MOD, "p1", action, reason)
+            moderation.decide(con, MOD, "p1", action, reason, seen=None)
     with pytest.raises(KeyError):
-        moderation.decide(con, MOD, "nope", "remove", "spam")
+        moderation.decide(con, MOD, "nope", "remove", "spam", seen=None)
     assert rows(con, "moderation_decisions") == [] and rows(con, "audit_log") == []
 
 
 def test_decide_writes_decision_and_audit(con):
-    did = moderation.decide(con, MOD, "p1", "remove", "harassment", note="'; DROP TABLE posts; --", now=T)
+    did = moderation.decide(con, MOD, "p1", "remove", "harassment", note="'; DROP TABLE posts; --", now=T,
+                            seen=None)
     assert rows(con, "moderation_decisions") == [(did, "p1", "m1", "remove", "harassment", "'; DROP TABLE posts; --",
                                                   None, None, T)]
     (event,) = rows(con, "audit_log")
     assert event[1:5] == ("m1", "decide", "post", "p1") and event[6] == T
     assert json.loads(event[5]) == {"decision_id": did, "action": "remove", "reason_code": "harassment",
-                                    "note": "'; DROP TABLE posts; --"}
+                                    "note": "'; DROP TABLE posts; --", "seen": None}
     assert states(con) == {"p1": "remove"} and "p1" not in ids(moderation.queue(con, now=T))
 
 
@@ -178,18 +179,18 @@ def test_undo_chains_only_append(con):
             history[table] = now
         return True
 
-    d1 = moderation.decide(con, MOD, "p1", "remove", "harassment", now=T)
+    d1 = moderation.decide(con, MOD, "p1", "remove", "harassment", now=T, seen=None)
     assert moderation.undo_last(con, MOD, now=T) == d1 and appended_only()
     assert states(con) == {} and "p1" in ids(moderation.queue(con, now=T))
-    d2 = moderation.decide(con, MOD, "p2", "approve", "context_ok", now=T)
+    d2 = moderation.decide(con, MOD, "p2", "approve", "context_ok", now=T, seen=None)
     assert moderation.undo_last(con, MOD, now=T) == d2 and states(con) == {}
-    d3 = moderation.decide(con, MOD, "p2", "escalate", "hate", now=T)
+    d3 = moderation.decide(con, MOD, "p2", "escalate", "hate", now=T, seen=None)
     assert states(con) == {"p2": "escalate"} and appended_only()
     assert "p2" not in ids(moderation.queue(con, now=T))
     esc = moderation.queue(con, include_escalated=True, now=T).set_index("post_id")
     assert esc.loc["p2", "state"] == "escalate" and esc.loc["p1", "state"] == "undecided"
-    d4 = moderation.decide(con, MOD, "p3", "remove", "threat", now=T)
-    d5 = moderation.decide(con, MOD, "p3", "approve", "satire", now=T)
+    d4 = moderation.decide(con, MOD, "p3", "remove", "threat", now=T, seen=None)
+    d5 = moderation.decide(con, MOD, "p3", "approve", "satire", now=T, seen=d4)
     assert states(con) == {"p2": "escalate", "p3": "approve"}
     assert moderation.undo_last(con, MOD, now=T) == d5 and states(con) == {"p2": "escalate", "p3": "remove"}
     assert moderation.undo_last(con, MOD, now=T) == d4 and states(con) == {"p2": "escalate"}
@@ -204,29 +205,102 @@ def test_undo_chains_only_append(con):
 
 def test_bulk_decide_all_or_nothing_and_batch_undo(con):
     with pytest.raises(KeyError):
-        moderation.bulk_decide(con, MOD, ["p1", "p2", "ghost"], "remove", "spam", now=T)
+        moderation.bulk_decide(con, MOD, [("p1", None), ("p2", None), ("ghost", None)], "remove", "spam", now=T)
     with pytest.raises(ValueError):
-        moderation.bulk_decide(con, MOD, ["p1", "p1"], "remove", "spam", now=T)
+        moderation.bulk_decide(con, MOD, [("p1", None), ("p1", None)], "remove", "spam", now=T)
     assert rows(con, "moderation_decisions") == [] and rows(con, "audit_log") == []
     seen = []
-    batch = moderation.bulk_decide(con, MOD, ["p1", "p2", "p3"], "remove", "spam", now=T,
-                                   progress=lambda done, total: seen.append((done, total)))
+    result = moderation.bulk_decide(con, MOD, [("p1", None), ("p2", None), ("p3", None)], "remove", "spam", now=T,
+                                    progress=lambda done, total: seen.append((done, total)))
+    batch = result.batch_id
+    assert result == moderation.BulkResult(batch, ["p1", "p2", "p3"], [])
     log = rows(con, "moderation_decisions")
     assert [(r[1], r[6]) for r in log] == [("p1", batch), ("p2", batch), ("p3", batch)] and seen == [(3, 3)]
     (event,) = rows(con, "audit_log")
     assert event[2:5] == ("bulk_decide", "batch", batch) and json.loads(event[5])["count"] == 3
     assert states(con) == {"p1": "remove", "p2": "remove", "p3": "remove"}
-    moderation.decide(con, MOD2, "p5", "remove", "spam", now=T)
-    assert moderation.undo_last(con, MOD, now=T) == log[-1][0]
+    moderation.decide(con, MOD2, "p5", "remove", "spam", now=T, seen=None)
+    assert moderation.undo_preview(con, MOD) == {"decision_id": log[-1][0], "post_id": "p3", "action": "remove",
+                                                 "batch_id": batch, "count": 3}
+    with pytest.raises(moderation.ConfirmBatchUndo) as asked:  # one U must not cancel a batch unasked
+        moderation.undo_last(con, MOD, now=T)
+    assert (asked.value.decision_id, asked.value.batch_id, asked.value.count) == (log[-1][0], batch, 3)
+    assert len(rows(con, "moderation_decisions")) == 4 and len(rows(con, "audit_log")) == 2, "nothing written"
+    assert moderation.undo_last(con, MOD, now=T, seen=log[-1][0], confirm_batch=True) == log[-1][0]
     undos = rows(con, "moderation_decisions")[4:]
     assert [(r[1], r[3], r[7]) for r in undos] == [("p1", "undo", log[0][0]), ("p2", "undo", log[1][0]),
                                                    ("p3", "undo", log[2][0])]
     assert len({r[6] for r in undos}) == 1 and undos[0][6] not in (None, batch)
     assert states(con) == {"p5": "remove"} and len(rows(con, "audit_log")) == 3
+    assert moderation.undo_preview(con, MOD) is None
+
+
+def test_a_decision_on_a_state_no_longer_current_is_refused_and_writes_nothing(con):
+    d1 = moderation.decide(con, MOD2, "p1", "remove", "harassment", now=T, seen=None)
+    before = {t: rows(con, t) for t in ("moderation_decisions", "audit_log", "claims")}
+    moderation.claim_next(con, MOD, labels=["insult"], now=T)  # m1 holds p2: a refusal must not drop the claim
+    before["claims"] = rows(con, "claims")
+    # m1 still sees p1 undecided (e.g. the Reported posts page loaded before m2 decided): refused, nothing written
+    with pytest.raises(moderation.StaleDecision) as stale:
+        moderation.decide(con, MOD, "p1", "approve", "satire", now=T, seen=None)
+    e = stale.value
+    assert (e.post_id, e.seen, e.current, e.state, e.by) == ("p1", None, d1, "remove", "m2")
+    assert {t: rows(con, t) for t in before} == before and states(con) == {"p1": "remove"}
+    # deciding on the state now current works, and the decision names it
+    d2 = moderation.decide(con, MOD, "p1", "approve", "satire", now=T, seen=d1)
+    assert states(con) == {"p1": "approve"} and json.loads(rows(con, "audit_log")[-1][5])["seen"] == d1
+    assert moderation.undo_last(con, MOD, now=T, seen=d2) == d2 and states(con) == {"p1": "remove"}
+    with pytest.raises(moderation.StaleDecision) as stale:  # seen d2, but d2 was undone since: back to d1
+        moderation.decide(con, MOD2, "p1", "escalate", "threat", now=T, seen=d2)
+    assert stale.value.current == d1 and stale.value.state == "remove" and stale.value.by == "m1"
+    with pytest.raises(moderation.StaleDecision):  # a seen id that never stood on the post
+        moderation.decide(con, MOD, "p2", "remove", "spam", now=T, seen=d1)
+    assert moderation.seen_state(con, "p1") == d1 and moderation.seen_state(con, "p2") is None
+
+
+def test_repeated_undo_never_steps_back_further_than_the_user_saw(con):
+    d1 = moderation.decide(con, MOD, "p1", "remove", "harassment", now=T, seen=None)
+    d2 = moderation.decide(con, MOD, "p2", "approve", "satire", now=T, seen=None)
+    assert moderation.undo_last(con, MOD, now=T, seen=d2) == d2
+    count = len(rows(con, "moderation_decisions"))
+    with pytest.raises(moderation.StaleUndo) as stale:  # U pressed twice: the second names d2 again
+        moderation.undo_last(con, MOD, now=T, seen=d2)
+    assert (stale.value.seen, stale.value.current) == (d2, d1)
+    assert len(rows(con, "moderation_decisions")) == count and states(con) == {"p1": "remove"}
+
+
+def test_bulk_decides_exactly_the_reviewed_list_and_skips_posts_changed_since(con):
+    reviewed = moderation.queue(con, now=T)  # what the moderator reviewed: p1, p5, p2, p3, all undecided
+    pairs = list(zip(reviewed["post_id"], map(moderation.as_seen, reviewed["decision_id"])))
+    assert pairs == [("p1", None), ("p5", None), ("p2", None), ("p3", None)]
+    esc = moderation.decide(con, MOD2, "p2", "escalate", "hate", now=T, seen=None)  # meanwhile, by m2
+    store.upsert(con, "model_scores", tox_rows({"p4": {"toxic": 0.95}}))  # and p4 joined the queue
+    assert ids(moderation.queue(con, now=T)) == ["p4", "p1", "p5", "p3"]
+    result = moderation.bulk_decide(con, MOD, pairs, "remove", "spam", now=T)
+    assert result == moderation.BulkResult(result.batch_id, ["p1", "p5", "p3"],
+                                           [moderation.Changed("p2", None, esc, "escalate", "m2")])
+    assert states(con) == {"p1": "remove", "p2": "escalate", "p3": "remove", "p5": "remove"}, "p4 untouched"
+    event = json.loads(rows(con, "audit_log")[-1][5])
+    assert (event["count"], event["post_ids"], event["skipped"]) == (3, ["p1", "p5", "p3"], ["p2"])
+    # every reviewed post changed since: nothing written at all
+    count = len(rows(con, "moderation_decisions")), len(rows(con, "audit_log"))
+    again = moderation.bulk_decide(con, MOD, [("p1", None), ("p2", None)], "approve", "satire", now=T)
+    assert again.batch_id is None and again.decided == [] and [c.post_id for c in again.skipped] == ["p1", "p2"]
+    assert (len(rows(con, "moderation_decisions")), len(rows(con, "audit_log"))) == count
+
+
+def test_claims_need_the_moderate_role(con):
+    for user in (ANALYST, None, User("p", "P", "product")):
+        with pytest.raises(PermissionDenied):
+            moderation.claim_next(con, user, now=T)
+        with pytest.raises(PermissionDenied):
+            moderation.release(con, user, "p1")
+    assert rows(con, "claims") == []
+    assert moderation.claim_next(con, User("boss", "Boss", "admin"), now=T) == "p1"
 
 
 def test_author_history_and_thread_context(con):
-    moderation.decide(con, MOD, "p1", "remove", "harassment", now=T)
+    moderation.decide(con, MOD, "p1", "remove", "harassment", now=T, seen=None)
     assert moderation.author_history(con, "a") == {"posts": 2, "scored": 2, "flagged": 2, "flagged_share": 1.0,
                                                    "states": {"approve": 0, "remove": 1, "escalate": 0}}
     assert moderation.author_history(con, "c") == {"posts": 5, "scored": 1, "flagged": 0, "flagged_share": 0.0,
@@ -240,10 +314,10 @@ def test_author_history_and_thread_context(con):
 
 
 def test_audit_and_per_moderator(con):
-    moderation.decide(con, MOD, "p1", "remove", "harassment", now=T)
-    moderation.decide(con, MOD, "p2", "approve", "satire", now=T + timedelta(days=1))
+    moderation.decide(con, MOD, "p1", "remove", "harassment", now=T, seen=None)
+    moderation.decide(con, MOD, "p2", "approve", "satire", now=T + timedelta(days=1), seen=None)
     moderation.undo_last(con, MOD, now=T + timedelta(days=1))
-    moderation.decide(con, MOD2, "p5", "escalate", "other", note="check", now=T + timedelta(days=2))
+    moderation.decide(con, MOD2, "p5", "escalate", "other", note="check", now=T + timedelta(days=2), seen=None)
     log = moderation.audit(con, MOD)
     assert log[["post_id", "moderator", "action", "undone"]].values.tolist() == [
         ["p5", "m2", "escalate", False], ["p2", "m1", "undo", False], ["p2", "m1", "approve", True],
@@ -260,10 +334,10 @@ def test_audit_and_per_moderator(con):
 
 
 def test_flag_precision_stats_and_tuner(con):
-    moderation.decide(con, MOD, "p1", "remove", "harassment", now=T)
-    moderation.decide(con, MOD, "p2", "approve", "context_ok", now=T)
-    moderation.decide(con, MOD, "p3", "escalate", "threat", now=T)
-    moderation.decide(con, MOD, "p5", "remove", "spam", now=T)
+    moderation.decide(con, MOD, "p1", "remove", "harassment", now=T, seen=None)
+    moderation.decide(con, MOD, "p2", "approve", "context_ok", now=T, seen=None)
+    moderation.decide(con, MOD, "p3", "escalate", "threat", now=T, seen=None)
+    moderation.decide(con, MOD, "p5", "remove", "spam", now=T, seen=None)
     fp = moderation.flag_precision(con).set_index("label")
     assert list(fp.index) == list(LABELS)
     assert fp.loc["toxic", ["flagged", "decided", "removed", "approved", "precision"]].tolist() == [3, 2, 2, 0, 1.0]
@@ -275,7 +349,7 @@ def test_flag_precision_stats_and_tuner(con):
 
     moderation.undo_last(con, MOD)   # p5 back in the queue
     moderation.undo_last(con, MOD)   # p3 back in the queue
-    moderation.claim_next(con, "m2", labels=["threat"], now=T)
+    moderation.claim_next(con, MOD2, labels=["threat"], now=T)
     stats = moderation.queue_stats(con, now=T)
     assert stats == {"size": 2, "claimed": 1, "escalated": 0, "oldest_age": T - datetime(2026, 1, 3),
                      "median_age": T - datetime(2026, 1, 4)}
@@ -311,10 +385,10 @@ def test_concurrent_moderators_never_share_a_post(tmp_path, in_threads):
         claimed[name] = []
         try:
             while len(claimed[name]) < 50:
-                post_id = moderation.claim_next(cur, name)
+                post_id = moderation.claim_next(cur, user)
                 assert post_id is not None
                 claimed[name].append(post_id)
-                moderation.decide(cur, user, post_id, "remove", "spam")
+                moderation.decide(cur, user, post_id, "remove", "spam", seen=None)
         except Exception as e:  # reported below; a thread's exception would otherwise vanish
             errors.append(e)
         finally:
@@ -344,7 +418,8 @@ def stall(done, total):
     print("started", done, total, flush=True)
     time.sleep(120)
 
-moderation.bulk_decide(con, User("m1", "M", "moderator"), posts, "remove", "spam", progress=stall)
+moderation.bulk_decide(con, User("m1", "M", "moderator"), [(p, None) for p in posts], "remove", "spam",
+                       progress=stall)
 """
 
 
@@ -361,7 +436,7 @@ def test_bulk_decide_killed_midway_leaves_nothing(tmp_path):
     counts = store.table_counts(con)
     assert (counts["moderation_decisions"], counts["audit_log"]) == (0, 0)
     posts = [r[0] for r in con.execute("SELECT post_id FROM posts").fetchall()]
-    batch = moderation.bulk_decide(con, MOD, posts, "remove", "spam")
+    batch = moderation.bulk_decide(con, MOD, [(p, None) for p in posts], "remove", "spam").batch_id
     assert con.execute("SELECT count(*), count(DISTINCT post_id), any_value(batch_id) FROM moderation_decisions"
                        ).fetchone() == (300, 300, batch)
     con.close()

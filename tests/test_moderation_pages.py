@@ -10,6 +10,7 @@ from analytics.access import auth
 from analytics.models import scoring
 
 MOD = auth.User("maria", "Maria", "moderator")
+IVAN = auth.User("ivan", "Ivan", "moderator")
 ANALYST = auth.User("ann", "Ann", "analyst")
 
 
@@ -19,52 +20,131 @@ def db(scored_small, tmp_path, use_db) -> Path:
     return use_db(Path(shutil.copy(scored_small, tmp_path / "db.duckdb")))
 
 
-def decisions(path: Path) -> list[tuple]:
+def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
     con = store.connect(path)  # read-write like the app's connection in this process: DuckDB needs one config
     try:
-        return con.execute("SELECT post_id, moderator, action, reason_code, batch_id, undoes "
-                           "FROM moderation_decisions ORDER BY decision_id").fetchall()
+        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
 
 
+def decisions(path: Path) -> list[tuple]:
+    return query(path, "SELECT post_id, moderator, action, reason_code, batch_id, undoes "
+                       "FROM moderation_decisions ORDER BY decision_id")
+
+
+def press(at, button) -> None:
+    """Send one press of `button` as the browser sends it, and run the page. `button` may be from an earlier run and
+    no longer on screen: a key pressed again before the page re-rendered arrives for the button the browser still
+    showed (AppTest's click() only reaches what the last run rendered)."""
+    states = at._tree.get_widget_states()
+    pressed = button._widget_state
+    pressed.trigger_value = True
+    states.widgets.append(pressed)
+    at._run(states)
+    assert not at.exception, [e.value for e in at.exception]
+
+
 def test_sign_in_with_the_first_run_admin(monkeypatch, tmp_path, small_db, use_db, app_run):
-    use_db(small_db)
+    from components import resources
+
+    db = use_db(Path(shutil.copy(small_db, tmp_path / "s.duckdb")))
     monkeypatch.setenv("SOCIAL_AUTH", str(tmp_path / "auth.json"))
     at = app_run("app.py", None)
     assert at.title[0].value == "Sign in" and "admin_password.txt" in at.info[0].value
-    password = (tmp_path / "admin_password.txt").read_text().strip()
+    password_file = tmp_path / "admin_password.txt"
+    password = password_file.read_text().strip()
     at.text_input(key="sign_in_user").input("admin")
     at.text_input(key="sign_in_password").input("wrong password")
     at.button[0].click().run()
-    assert at.error[0].value == "Wrong username or password." and "user" not in at.session_state
+    assert [e.value for e in at.error] == ["Wrong username or password."] and not at.get("html")
     at.text_input(key="sign_in_password").input(password)
     at.button[0].click().run()
-    assert not at.exception and at.session_state["user"].role == "admin"
-    assert at.title[0].value == "Overview", "signed in: the default page"
+    assert "Choose your own to continue" in at.info[0].value and not at.get("html"), "no session before a new password"
+    at.text_input(key="new_password_1").input("my-own-password")
+    at.text_input(key="new_password_2").input("my-own-passwort")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["The two passwords differ."]
+    at.text_input(key="new_password_2").input("my-own-password")
+    at.button[0].click().run()
+    assert not at.exception and not password_file.exists(), "the generated password's file is gone"
+    [html] = [h.value for h in at.get("html")]
+    cookie = resources.sessions().redeem(html.split("ticket=")[1].split("&")[0])
+    assert resources.sessions().username(cookie) == "admin"
+    assert auth.authenticate("admin", "my-own-password") == auth.User("admin", "Administrator", "admin")
+    assert query(db, "SELECT actor, action FROM audit_log ORDER BY event_id") == [
+        ("admin", "sign_in_failed"), ("admin", "sign_in"), ("admin", "password_changed")]
 
 
 def test_pages_refuse_the_wrong_role(db, app_run):
     at = app_run("pages/moderator_queue.py", ANALYST)
     assert "does not allow this page" in at.error[0].value and not at.button
     at = app_run("pages/moderator_audit.py", None)
-    assert at.warning[0].value == "Sign in to see this page." and not at.dataframe
+    assert at.title[0].value == "Sign in" and not at.dataframe
 
 
 def test_queue_decide_next_undo(db, app_run):
     at = app_run("pages/moderator_queue.py", MOD)
     first = at.session_state["queue_current"]
     assert first and at.subheader[0].value.startswith("Flagged for")
-    at.button(key="queue_remove").click().run()
+    at.button(key=f"queue_remove_{first}").click().run()
     assert not at.exception
     assert decisions(db) == [(first, "maria", "remove", "harassment", None, None)]
     second = at.session_state["queue_current"]
     assert second and second != first, "after a decision the next item loads"
     assert "Next item loaded" in at.success[0].value
-    at.button(key="queue_undo").click().run()
+    (undone,), = query(db, "SELECT decision_id FROM moderation_decisions")
+    at.button(key=f"queue_undo_{undone}").click().run()
+    assert at.success[0].value == f"Decision #{undone} undone (recorded as new events); back in the queue."
     rows = decisions(db)
     assert len(rows) == 2 and rows[1][:3] == (first, "maria", "undo") and rows[1][5] is not None
     assert rows[0] == (first, "maria", "remove", "harassment", None, None), "the decision itself is kept"
+
+
+def test_a_key_pressed_twice_removes_one_post_and_the_next_only_once_it_is_on_screen(db, app_run):
+    at = app_run("pages/moderator_queue.py", MOD)
+    first = at.session_state["queue_current"]
+    x_on_first = at.button(key=f"queue_remove_{first}")  # the X button: its key names the card it belongs to
+    assert x_on_first.label == "Remove (X)"
+    press(at, x_on_first)
+    removed = [(first, "maria", "remove", "harassment", None, None)]
+    second = at.session_state["queue_current"]
+    assert decisions(db) == removed and second and second != first
+    on_screen = {b.key for b in at.button}
+    assert f"queue_remove_{second}" in on_screen and f"queue_remove_{first}" not in on_screen
+    # X again, landing on the first card's button (the browser had not shown the second card yet): not applied to
+    # the second card, which the moderator has not seen; and the first card is decided already, so nothing at all
+    press(at, x_on_first)
+    assert decisions(db) == removed and at.session_state["queue_current"] == second
+    # X on the second card once it is on screen removes it, once
+    x_on_second = at.button(key=f"queue_remove_{second}")
+    press(at, x_on_second)
+    removed.append((second, "maria", "remove", "harassment", None, None))
+    assert decisions(db) == removed and at.success[0].value == "Removed (harassment). Next item loaded."
+    press(at, x_on_second)
+    assert decisions(db) == removed and at.session_state["queue_current"] not in (first, second)
+
+
+def test_undoing_a_batch_asks_first(db, app_run):
+    at = app_run("pages/moderator_queue.py", MOD)
+    at.selectbox(key="queue_bulk_action").set_value("approve").run()
+    at.checkbox(key="queue_bulk_confirm").check().run()
+    at.button(key="queue_bulk_go").click().run()
+    batch = decisions(db)
+    (last,), = query(db, "SELECT max(decision_id) FROM moderation_decisions")
+    assert len(batch) > 1 and {r[2] for r in batch} == {"approve"}
+    at.button(key=f"queue_undo_{last}").click().run()  # U
+    assert decisions(db) == batch, "nothing undone yet"
+    assert at.warning[0].value.startswith(f"Undo {len(batch):,} decisions? Your last decision was a bulk action")
+    at.button(key="queue_undo_cancel").click().run()
+    assert not at.warning and not [b for b in at.button if b.key == f"queue_undo_confirm_{last}"]
+    assert decisions(db) == batch
+    at.button(key=f"queue_undo_{last}").click().run()
+    at.button(key=f"queue_undo_confirm_{last}").click().run()
+    rows = decisions(db)
+    assert rows[:len(batch)] == batch and [(r[0], r[2]) for r in rows[len(batch):]] == [(r[0], "undo") for r in batch]
+    assert at.success[0].value == f"{len(batch):,} decisions of a batch undone (recorded as new events); back in " \
+                                  "the queue."
 
 
 def test_bulk_action_needs_confirmation_and_is_one_batch(db, app_run):
@@ -81,7 +161,8 @@ def test_bulk_action_needs_confirmation_and_is_one_batch(db, app_run):
 
 
 def test_audit_and_quality_pages(db, app_run):
-    app_run("pages/moderator_queue.py", MOD).button(key="queue_approve").click().run()
+    at = app_run("pages/moderator_queue.py", MOD)
+    at.button(key=f"queue_approve_{at.session_state['queue_current']}").click().run()
     at = app_run("pages/moderator_audit.py", MOD)
     log = at.dataframe[0].value
     assert log[["moderator", "action", "reason_code"]].values.tolist() == [["maria", "approve", "no_violation"]]
@@ -122,7 +203,7 @@ def test_removal_notice_draft_becomes_the_saved_note(db, tiny, monkeypatch, app_
     note = at.text_area(key="queue_note").value
     assert note.startswith("Hi @") and "(reason: harassment)" in note and " w" in note, note
     at.text_area(key="queue_note").input(note + " Edited.").run()
-    at.button(key="queue_remove").click().run()
+    at.button(key=f"queue_remove_{post}").click().run()
     con = store.connect(db)
     saved = con.execute("SELECT post_id, note FROM moderation_decisions").fetchall()
     con.close()
@@ -150,3 +231,26 @@ def test_decide_on_a_reported_post(db, app_run):
     assert not at.exception and at.success[0].value == "Recorded: escalate (threat)."
     assert decisions(db) == [(post, "maria", "escalate", "threat", None, None)]
     assert any("· escalate" in c.value for c in at.caption), "the card shows the new state"
+
+
+def test_a_stale_decision_on_a_reported_post_is_refused_with_a_notice(db, app_run):
+    from analytics import moderation
+
+    at = app_run("pages/moderator_reports.py", MOD)
+    post = next(b for b in at.button if b.key and b.key.startswith("reports_go_")).key.removeprefix("reports_go_")
+    assert any("· undecided" in c.value for c in at.caption)
+    at.selectbox(key=f"reports_action_{post}").set_value("approve").run()
+    con = store.connect(db)  # meanwhile Ivan removes it, from the queue or his own Reported posts page
+    try:
+        moderation.decide(con, IVAN, post, "remove", "spam", seen=None)
+    finally:
+        con.close()
+    at.button(key=f"reports_go_{post}").click().run()  # Maria approves what she still sees as undecided
+    assert not at.exception and not at.success
+    assert at.warning[0].value == ("This post was decided by ivan meanwhile (now remove); nothing was recorded. "
+                                   "Reload to see it: the page now shows its current state.")
+    assert decisions(db) == [(post, "ivan", "remove", "spam", None, None)], "Ivan's decision stands"
+    assert any("· remove" in c.value for c in at.caption), "the card shows the current state"
+    at.button(key=f"reports_go_{post}").click().run()  # now deciding on what she sees overrides, knowingly
+    assert at.success[0].value == "Recorded: approve (no_violation)."
+    assert decisions(db)[-1] == (post, "maria", "approve", "no_violation", None, None)

@@ -41,7 +41,7 @@ def moderated(scored_small, tmp_path, use_db) -> tuple[Path, str]:
     con = store.connect(db)
     try:
         post = moderation.queue(con, limit=1)["post_id"].iloc[0]
-        moderation.decide(con, MOD, post, "remove", "harassment")
+        moderation.decide(con, MOD, post, "remove", "harassment", seen=None)
     finally:
         con.close()
     return db, post
@@ -231,7 +231,8 @@ def test_invalid_url_params_fall_back_with_a_notice(full_db, use_db, app_run):
     assert "sentiment 'angry' is not one of" in notes and "from='yesterday' is not a date" in notes
     assert at.sidebar.text_input(key="overview_kw").value == "deflategate"
     assert at.sidebar.selectbox(key="overview_sentiment").value == "any"
-    assert at.query_params["q"] in ("deflategate", ["deflategate"]) and "sentiment" not in at.query_params, "URL mirrors what applies"
+    assert at.query_params["q"] in ("deflategate", ["deflategate"]) and "sentiment" not in at.query_params, \
+        "URL mirrors what applies"
     assert all("deflategate" in t.value.lower() for t in at.text)
 
 

@@ -88,9 +88,9 @@ def con(tmp_path):
     store.upsert(c, "model_scores", scores("toxicity", {
         **{p: clean for p in ["p1", "p3", "p4", "p5", "p6", "p8", "p9", "p10"]},
         "p7": {**clean, "toxic": 0.7, "insult": 0.9}}))  # p2 stays unscored
-    moderation.decide(c, MOD, "p9", "remove", "spam", now=T0 - timedelta(hours=3))
+    moderation.decide(c, MOD, "p9", "remove", "spam", now=T0 - timedelta(hours=3), seen=None)
     moderation.undo_last(c, MOD, now=T0 - timedelta(hours=2))
-    moderation.decide(c, MOD, "p8", "remove", "harassment", now=T0 - timedelta(hours=1))
+    moderation.decide(c, MOD, "p8", "remove", "harassment", now=T0 - timedelta(hours=1), seen=None)
     yield c
     c.close()
 

@@ -93,10 +93,11 @@ def test_page_refuses_a_role_without_its_capability(page, role, store_reads, app
 
 
 @pytest.mark.parametrize("page", navigation.PAGES, ids=[p.path.removeprefix("pages/") for p in navigation.PAGES])
-def test_page_refuses_anyone_signed_out(page, store_reads, app_run):
+def test_page_shows_anyone_signed_out_the_sign_in_form_and_nothing_else(page, store_reads, app_run):
     at = app_run(page.path, None)
-    assert shown(at) == [("warning", "Sign in to see this page.")]
-    assert not at.text and not at.dataframe and not at.metric and not at.get("plotly_chart") and not at.title
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert [w.label for w in at.text_input] == ["Username", "Password"]
+    assert {type_ for type_, _ in shown(at)} <= {"title", "info", "text_input", "button"}, "no page content"
     assert store_reads == []
 
 

@@ -33,6 +33,7 @@ CAPABILITIES = {
                         "import_posts"}),
 }
 MIN_PASSWORD = 8
+FIRST_PASSWORD_FILE = "admin_password.txt"  # beside the users file until the admin sets their own password
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _MAXMEM = 64 * 2 ** 20
@@ -49,6 +50,7 @@ class User:
     username: str
     name: str
     role: str
+    must_change: bool = False  # the first-run admin: must set a new password before anything else
 
     def can(self, cap: str) -> bool:
         """Whether the user's role grants capability `cap`."""
@@ -121,7 +123,13 @@ def _save(path: Path, data: dict) -> None:
 
 
 def _user(username: str, rec: dict) -> User:
-    return User(username, rec.get("name") or username, rec["role"])
+    return User(username, rec.get("name") or username, rec["role"], bool(rec.get("must_change")))
+
+
+def get_user(username: str, path: Path | None = None) -> User | None:
+    """The user as the users file has them now (current role), or None once removed."""
+    rec = _load(Path(path) if path else auth_path())["users"].get(username)
+    return _user(username, rec) if rec else None
 
 
 def authenticate(username: str, password: str, path: Path | None = None) -> User | None:
@@ -153,13 +161,18 @@ def add_user(username: str, password: str, role: str, name: str | None = None, p
 
 
 def set_password(username: str, password: str, path: Path | None = None) -> None:
-    """Replace a user's password (KeyError if unknown, ValueError if too short)."""
+    """Replace a user's password (KeyError if unknown, ValueError if too short). Clears the first-run must-change
+    flag and deletes the first-run password file."""
     path = Path(path) if path else auth_path()
     data = _load(path)
     if username not in data["users"]:
         raise KeyError(f"no user {username!r}")
-    data["users"][username]["hash"] = hash_password(password)
+    rec = data["users"][username]
+    rec["hash"] = hash_password(password)
+    first_run = rec.pop("must_change", False)
     _save(path, data)
+    if first_run:
+        (path.parent / FIRST_PASSWORD_FILE).unlink(missing_ok=True)
 
 
 def remove_user(username: str, path: Path | None = None) -> None:
@@ -185,7 +198,10 @@ def ensure_admin(path: Path | None = None) -> str | None:
         return None
     password = secrets.token_urlsafe(12)
     add_user("admin", password, "admin", "Administrator", path)
-    _write_private(path.parent / "admin_password.txt", password + "\n")
+    data = _load(path)
+    data["users"]["admin"]["must_change"] = True
+    _save(path, data)
+    _write_private(path.parent / FIRST_PASSWORD_FILE, password + "\n")
     return password
 
 

@@ -2,21 +2,43 @@
 
 Decisions are events in the append-only `moderation_decisions`; nothing there is ever updated or deleted. A post's
 current state is its latest decision that no 'undo' event cancels, so undoing falls back to the decision before it
-(or to undecided). Every decision also appends to `audit_log` in the same transaction. `claims` is mutable working
-state: which moderator is reviewing a queued post, until when. All writes go through analytics.store.
+(or to undecided). A decision names the state it was taken on (`seen`: the standing decision_id, None while
+undecided) and is refused (StaleDecision) if that changed meanwhile; undoing a batch needs confirm_batch=True.
+Every decision also appends to `audit_log` in the same transaction. `claims` is mutable working state: which
+moderator is reviewing a queued post, until when (claiming needs the 'moderate' role). All writes go through
+analytics.store.
 """
 from analytics.models.registry import DEFAULT_THRESHOLDS
 from analytics.models.registry import TOXICITY_LABELS as LABELS
-from analytics.moderation.decisions import (CHUNK, SYSTEM, ClaimedByOther, audit, bulk_decide, decide, post_states,
-                                            reopen, undo_last)
+from analytics.moderation.decisions import (
+    CHUNK,
+    SYSTEM,
+    BulkResult,
+    Changed,
+    ClaimedByOther,
+    ConfirmBatchUndo,
+    StaleDecision,
+    StaleUndo,
+    as_seen,
+    audit,
+    bulk_decide,
+    current_states,
+    decide,
+    post_states,
+    reopen,
+    seen_state,
+    undo_last,
+    undo_preview,
+)
 from analytics.moderation.policy import ACTIONS, POLICY, REASONS, UNDO, reason_codes
 from analytics.moderation.quality import decisions_per_moderator, flag_precision, queue_stats, threshold_tuner
 from analytics.moderation.reports import reported_posts
 from analytics.moderation.review import CLAIM_TTL, ORDERS, author_history, claim_next, queue, release, thread_context
 from analytics.moderation.thresholds import THRESHOLDS_KEY, save_thresholds, thresholds
 
-__all__ = ["ACTIONS", "CHUNK", "CLAIM_TTL", "ClaimedByOther", "DEFAULT_THRESHOLDS", "LABELS", "ORDERS", "POLICY",
-           "REASONS", "SYSTEM", "THRESHOLDS_KEY", "UNDO", "audit", "author_history", "bulk_decide",
-           "claim_next", "decide", "decisions_per_moderator", "flag_precision", "post_states", "queue",
-           "queue_stats", "reason_codes", "release", "reopen", "reported_posts", "save_thresholds",
-           "thread_context", "threshold_tuner", "thresholds", "undo_last"]
+__all__ = ["ACTIONS", "CHUNK", "CLAIM_TTL", "BulkResult", "Changed", "ClaimedByOther", "ConfirmBatchUndo",
+           "DEFAULT_THRESHOLDS", "LABELS", "ORDERS", "POLICY", "REASONS", "SYSTEM", "StaleDecision", "StaleUndo",
+           "THRESHOLDS_KEY", "UNDO", "as_seen", "audit", "author_history", "bulk_decide", "claim_next",
+           "current_states", "decide", "decisions_per_moderator", "flag_precision", "post_states", "queue",
+           "queue_stats", "reason_codes", "release", "reopen", "reported_posts", "save_thresholds", "seen_state",
+           "thread_context", "threshold_tuner", "thresholds", "undo_last", "undo_preview"]

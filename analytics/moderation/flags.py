@@ -44,7 +44,8 @@ def flag_condition(thresholds: dict[str, float],
 
 def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None,
                  include_escalated: bool) -> tuple[str, dict]:
-    """CTEs ending in `flagged`: scored posts over threshold, undecided (or escalated), with any live claim."""
+    """CTEs ending in `flagged`: scored posts over threshold, undecided (or escalated), with their standing
+    decision_id (NULL while undecided) and any live claim."""
     labels, cond, params = flag_condition(thresholds, labels)
     cols = [f'tox."{label}"' for label in labels]
     top = f"greatest({', '.join(cols)})"
@@ -56,7 +57,7 @@ def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None,
         flagged AS (
             SELECT p.post_id, p.created_at, u.handle, p.author_id, p.topic, p.text, p.parent_id,
                    {top_label} AS max_label, {top} AS max_score, {all_cols},
-                   coalesce(s.state, 'undecided') AS state, c.claimed_by
+                   coalesce(s.state, 'undecided') AS state, s.decision_id, c.claimed_by
             FROM tox JOIN posts p USING (post_id) LEFT JOIN users u ON u.user_id = p.author_id
             LEFT JOIN states s USING (post_id) LEFT JOIN live_claims c USING (post_id)
             WHERE {cond} AND ({states}))""", params

@@ -9,7 +9,9 @@ from analytics.store.sql import STATES_CTE
 
 
 def reported_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 50) -> pd.DataFrame:
-    """Posts users reported, most reports first, with their current moderation state (NULL if undecided)."""
+    """Posts users reported, most reports first, with their current moderation state: decision (approve/remove/
+    escalate, NULL if undecided) and decision_id (the standing decision, NULL if undecided: what a decision taken
+    on this row passes as `seen`)."""
     where, params = f.where()
     return con.execute(f"""
         WITH rep AS (
@@ -17,7 +19,7 @@ def reported_posts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 5
             FROM interactions i WHERE i.kind = 'report' GROUP BY 1
         ), {STATES_CTE}
         SELECT p.post_id, p.created_at, u.handle, p.topic, p.text, p.parent_id, rep.reports, rep.reporters,
-               rep.last_report, states.state AS decision
+               rep.last_report, states.state AS decision, states.decision_id
         FROM rep JOIN posts p USING (post_id) JOIN users u ON u.user_id = p.author_id
         LEFT JOIN states USING (post_id)
         WHERE {where}

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from analytics import store
+from analytics.access.auth import User, require
 from analytics.models.registry import DEFAULT_THRESHOLDS
 from analytics.moderation.flags import SCORES_CTE, flag_condition, flagged_ctes, query_params, run
 from analytics.moderation.policy import ACTIONS
@@ -34,8 +35,9 @@ def queue(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = DEFAULT
 
     Columns: post_id, created_at, handle, author_id, topic, text, parent_id, max_label, max_score (over the
     selected labels), one column per toxicity label, followers (of the author), interactions (on the post),
-    reach (their sum), state, claimed_by. Order 'score', 'newest', 'oldest' or 'reach'. Text is returned as
-    stored: render it as plain text.
+    reach (their sum), state, decision_id (the standing decision: NULL while undecided, the escalation for an
+    escalated post; what a decision on the item passes as `seen`), claimed_by. Order 'score', 'newest', 'oldest'
+    or 'reach'. Text is returned as stored: render it as plain text.
     """
     if order not in ORDERS:
         raise ValueError(f"order must be one of {', '.join(ORDERS)}")
@@ -53,20 +55,20 @@ def queue(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = DEFAULT
                 WHERE followee_id IN (SELECT author_id FROM sel) GROUP BY 1),
         ia AS (SELECT post_id, count(*) AS interactions FROM interactions
                WHERE post_id IN (SELECT post_id FROM sel) GROUP BY 1)
-        SELECT sel.* EXCLUDE (state, claimed_by), coalesce(fol.followers, 0) AS followers,
+        SELECT sel.* EXCLUDE (state, decision_id, claimed_by), coalesce(fol.followers, 0) AS followers,
                coalesce(ia.interactions, 0) AS interactions,
                coalesce(fol.followers, 0) + coalesce(ia.interactions, 0) AS reach,
-               sel.state, sel.claimed_by
+               sel.state, sel.decision_id, sel.claimed_by
         FROM sel LEFT JOIN fol USING (author_id) LEFT JOIN ia USING (post_id)
         ORDER BY {ORDERS[order]}, post_id LIMIT $limit""", params).df()
 
 
-def claim_next(con: duckdb.DuckDBPyConnection, moderator: str, thresholds: dict[str, float] = DEFAULT_THRESHOLDS,
+def claim_next(con: duckdb.DuckDBPyConnection, user: User | None, thresholds: dict[str, float] = DEFAULT_THRESHOLDS,
                order: str = "score", labels: Iterable[str] | None = None, topics: Sequence[str] = (),
                author: str | None = None, include_escalated: bool = False, ttl: timedelta = CLAIM_TTL,
                now: datetime | None = None, rounds: int = 5) -> str | None:
-    """Claim the first queue item that is free (or already `moderator`'s) for `ttl`; returns its post_id, or
-    None when the queue is empty (or every item was lost to other moderators `rounds` times over).
+    """Claim the first queue item that is free (or already `user`'s) for `ttl`; returns its post_id, or None when
+    the queue is empty (or every item was lost to other moderators `rounds` times over). Needs 'moderate'.
 
     Safe for concurrent callers on separate cursors. The claim (store.claim) is one upsert under the store's write
     lock that takes the row only if it is free, expired or the caller's own; a caller that loses a post to another
@@ -74,6 +76,8 @@ def claim_next(con: duckdb.DuckDBPyConnection, moderator: str, thresholds: dict[
     its claim row after this caller read the queue), so the state is re-read once the claim is committed: any
     decision made under the earlier claim is visible by then, and such a claim is dropped.
     """
+    require(user, "moderate")
+    moderator = user.username
     allowed = (None, "escalate") if include_escalated else (None,)
     for _ in range(rounds):
         at = now or datetime.now()
@@ -85,13 +89,14 @@ def claim_next(con: duckdb.DuckDBPyConnection, moderator: str, thresholds: dict[
             if won and _state(con, post_id) in allowed:
                 return post_id
             if won:
-                release(con, moderator, post_id)
+                release(con, user, post_id)
     return None
 
 
-def release(con: duckdb.DuckDBPyConnection, moderator: str, post_id: str) -> bool:
-    """Drop `moderator`'s claim on `post_id`; False if they held none."""
-    return bool(store.release_claims(con, [post_id], moderator))
+def release(con: duckdb.DuckDBPyConnection, user: User | None, post_id: str) -> bool:
+    """Drop `user`'s claim on `post_id` (needs 'moderate'); False if they held none."""
+    require(user, "moderate")
+    return bool(store.release_claims(con, [post_id], user.username))
 
 
 def author_history(con: duckdb.DuckDBPyConnection, author_id: str,
