@@ -16,12 +16,14 @@ if user is None:
     # Every page stays reachable by its URL (hidden from the menu) and shows the sign-in form itself, so a deep link
     # opened while signed out lands on its own page, with its query, after sign-in.
     st.navigation([st.Page(sign_in_page, title="Sign in", icon=":material/login:", default=True)]
-                  + [st.Page(p.path, title=p.title, icon=p.icon) for p in PAGES], position="hidden").run()
+                  + [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in PAGES],
+                  position="hidden").run()
 else:
     account_box(user)
     with st.sidebar:
         status_bar()
     privacy.settings()
-    pages = {section: [st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in section_pages]
+    pages = {section: [st.Page(p.path, title=p.title, icon=p.icon, default=p.default,
+                               url_path=None if p.default else p.url_path) for p in section_pages]
              for section, section_pages in offered(user).items()}
     st.navigation(pages).run()

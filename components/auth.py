@@ -128,7 +128,11 @@ def sign_in_page() -> None:
 
 
 def account_box(user: auth.User) -> None:
-    """Sidebar: who is signed in, with a sign-out link (the server revokes the session and clears the cookie)."""
-    with st.sidebar:
-        st.caption(f"Signed in as **{escape_md(user.name or user.username)}** ({escape_md(user.role)})")
-        st.link_button("Sign out", "/api/session/end")
+    """Sidebar: who is signed in, with a sign-out button (revokes the session at once, then the browser visits the
+    route that clears the cookie)."""
+    st.sidebar.caption(f"Signed in as **{escape_md(user.name or user.username)}** ({escape_md(user.role)})")
+    if st.sidebar.button("Sign out", key="sign_out"):
+        session_table().revoke(_cookie())
+        st.session_state.clear()
+        _redirect("/api/session/end")  # in the main area: a script in the sidebar is not run
+        st.stop()

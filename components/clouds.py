@@ -9,7 +9,7 @@ import streamlit as st
 from analytics.analyst import clouds
 from analytics.analyst.filters import PostFilter
 from analytics.models.registry import SENTIMENT_LABELS
-from components import data
+from components import data, privacy
 from components.drilldown import table
 
 
@@ -25,12 +25,12 @@ def word_cloud_panel(f: PostFilter, key: str) -> None:
         choice = st.radio("Posts", ["all", *SENTIMENT_LABELS], horizontal=True, key=f"{key}_sentiment",
                           format_func=str.capitalize)
         g = f if choice == "all" else replace(f, sentiment=choice)
-    counts = data.term_counts(g)
+    counts = data.term_counts(g, redact=privacy.redacting())  # terms of the text this session may see
     if counts.empty:
         st.info("No terms to draw: no scored posts of this sentiment match the filters."
                 if g.sentiment else "No terms to draw: no posts match the filters.")
         return
-    freqs = dict(zip(counts["term"], counts["posts"].astype(int)))
+    freqs = dict(zip(privacy.texts(counts["term"]), counts["posts"].astype(int)))
     try:
         img = _image(tuple(freqs.items()))
     except clouds.MissingFontError as e:

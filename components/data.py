@@ -53,6 +53,11 @@ def reported_posts(f: PostFilter, limit: int) -> pd.DataFrame:
 
 
 @st.cache_data(**_CACHE)
+def imported_post_ids() -> frozenset[str]:
+    return _run(queries.imported_post_ids)
+
+
+@st.cache_data(**_CACHE)
 def get_post(post_id: str) -> pd.DataFrame:
     return _run(queries.get_post, post_id)
 
@@ -88,18 +93,18 @@ def topic_table(f: PostFilter) -> pd.DataFrame:
 
 
 @st.cache_data(**_CACHE)
-def term_counts(f: PostFilter, limit: int = 150) -> pd.DataFrame:
-    return _run(terms.term_counts, f, limit)
+def term_counts(f: PostFilter, limit: int = 150, redact: bool = False) -> pd.DataFrame:
+    return _run(terms.term_counts, f, limit, redact=redact)
 
 
 @st.cache_data(**_CACHE)
-def trending_terms(f: PostFilter, start: datetime, end: datetime) -> pd.DataFrame:
-    return _run(terms.trending_terms, f, start, end)
+def trending_terms(f: PostFilter, start: datetime, end: datetime, redact: bool = False) -> pd.DataFrame:
+    return _run(terms.trending_terms, f, start, end, redact=redact)
 
 
 @st.cache_data(**_CACHE)
-def explain_window(f: PostFilter, start: datetime, end: datetime) -> dict:
-    return _run(terms.explain_window, f, start, end)
+def explain_window(f: PostFilter, start: datetime, end: datetime, redact: bool = False) -> dict:
+    return _run(terms.explain_window, f, start, end, redact=redact)
 
 
 def _reader(cur, reader: str | tuple[tuple[str, ...], str]) -> str | feed_api.UserContext:

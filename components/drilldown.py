@@ -55,7 +55,7 @@ def drill_down(f: PostFilter | None, key: str, limit: int = 500) -> None:
     posts = data.list_posts(f, limit, "newest")
     start, end = f.window
     with st.container(border=True):
-        parts = [f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}", *f.topics, f.sentiment or "",
+        parts = [f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}", *privacy.texts(f.topics), f.sentiment or "",
                  f"first {limit:,}" if len(posts) == limit else f"{len(posts):,} posts"]
         st.markdown("**Posts behind the selection** · " + " · ".join(escape_md(p) for p in parts if p))
         table(posts, key, "selection.csv", POST_COLUMNS)

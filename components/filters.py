@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.access.inert import strip_controls
 from analytics.analyst.filters import PostFilter, filter_from_params, filter_to_params
 from analytics.models.registry import SENTIMENT_LABELS
-from components import data
+from components import data, privacy
 from components.post_card import escape_md
 
 URL_KEYS = ("from", "to", "topic", "tag", "q", "author", "lang", "sentiment")
@@ -47,9 +46,9 @@ def post_filter(key: str = "f") -> PostFilter:
             st.warning("Some filters in the link were not valid and were reset:\n\n" +
                        "\n".join(f"- {escape_md(n)}" for n in notices), icon="⚠️")
         rng = st.date_input("Date range", min_value=lo, max_value=hi, key=f"{key}_dates")
-        topics = st.multiselect("Topics", opts["topics"], key=f"{key}_topics", format_func=strip_controls)
+        topics = st.multiselect("Topics", opts["topics"], key=f"{key}_topics", format_func=privacy.text)
         tags = st.multiselect("Hashtags", sorted(set(opts["hashtags"]) | set(st.session_state[f"{key}_tags"])),
-                              key=f"{key}_tags", help="posts with any of these hashtags", format_func=strip_controls)
+                              key=f"{key}_tags", help="posts with any of these hashtags", format_func=privacy.text)
         keyword = st.text_input("Keyword", key=f"{key}_kw", help="case-insensitive text search")
         author = st.text_input("Author handle", key=f"{key}_author")
         lang = st.selectbox("Language", ["any"] + opts["langs"], key=f"{key}_lang")

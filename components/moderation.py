@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import moderation
+from analytics import moderation, store
 from analytics.access.auth import User
 from analytics.models.explain import offending_words
 from components import data, privacy
@@ -44,6 +44,18 @@ def _masked(pairs: list[tuple[str, float]]) -> str:
     return " ".join("█" * len(w) if a >= MASK_AT else w for w, a in pairs)
 
 
+def _reveal(state_key: str, post_id: str, masked: int, page: str) -> None:
+    """Show the masked words of one post, and log that this moderator revealed them (audit log, through the store
+    writer): raw offensive text is seen on purpose, and on the record."""
+    from components.auth import current_user
+
+    user = current_user()
+    with cursor() as cur:
+        store.append_audit(cur, user.username if user else "anonymous", "reveal", "post", post_id,
+                           {"masked_words": masked, "view": page})
+    st.session_state[state_key] = True
+
+
 def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) -> None:
     """One queued post: text (offending words masked until revealed, or highlighted), label scores against their
     thresholds, the author's record and the thread it replies to."""
@@ -56,8 +68,9 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
         revealed = st.session_state.get(f"{key}_reveal_{item['post_id']}", False)
         if mask and not revealed:
             st.text(_masked(pairs))
-            st.button("Reveal", key=f"{key}_reveal_btn", help="Show the masked words, highlighted",
-                      on_click=st.session_state.__setitem__, args=(f"{key}_reveal_{item['post_id']}", True))
+            st.button("Reveal", key=f"{key}_reveal_btn", help="Show the masked words, highlighted (logged)",
+                      on_click=_reveal, args=(f"{key}_reveal_{item['post_id']}", item["post_id"],
+                                              sum(a >= MASK_AT for _, a in pairs), key))
         else:
             st.markdown(attribution_markdown(pairs, threshold=MASK_AT, neg_color="gray"))
         scores = {label: float(item[label]) for label in moderation.LABELS}

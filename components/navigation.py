@@ -17,28 +17,30 @@ class NavPage:
     icon: str
     capability: str
     default: bool = False
+    url_path: str = ""  # the page's short URL, e.g. /topics (shared links and deep links use it)
 
 
 # (section, pages) in the order the navigation shows them.
 SECTIONS: tuple[tuple[str, tuple[NavPage, ...]], ...] = (
     ("Analyst", (
-        NavPage("pages/analyst_overview.py", "Overview", ":material/monitoring:", "view_analytics", default=True),
-        NavPage("pages/analyst_topics.py", "Topics", ":material/category:", "view_analytics"),
+        NavPage("pages/analyst_overview.py", "Overview", ":material/monitoring:", "view_analytics", default=True,
+                url_path="overview"),
+        NavPage("pages/analyst_topics.py", "Topics", ":material/category:", "view_analytics", url_path="topics"),
     )),
     ("Moderator", (
-        NavPage("pages/moderator_queue.py", "Review queue", ":material/shield:", "moderate"),
-        NavPage("pages/moderator_reports.py", "Reported posts", ":material/flag:", "moderate"),
-        NavPage("pages/moderator_audit.py", "Audit log", ":material/history:", "view_audit"),
-        NavPage("pages/moderator_quality.py", "Quality", ":material/target:", "view_audit"),
+        NavPage("pages/moderator_queue.py", "Review queue", ":material/shield:", "moderate", url_path="queue"),
+        NavPage("pages/moderator_reports.py", "Reported posts", ":material/flag:", "moderate", url_path="reported"),
+        NavPage("pages/moderator_audit.py", "Audit log", ":material/history:", "view_audit", url_path="audit"),
+        NavPage("pages/moderator_quality.py", "Quality", ":material/target:", "view_audit", url_path="quality"),
     )),
     ("Product", (
-        NavPage("pages/product_feed.py", "Feed preview", ":material/explore:", "view_feeds"),
+        NavPage("pages/product_feed.py", "Feed preview", ":material/explore:", "view_feeds", url_path="feed"),
     )),
     ("Models", (
-        NavPage("pages/models.py", "Model cards", ":material/science:", "view_analytics"),
+        NavPage("pages/models.py", "Model cards", ":material/science:", "view_analytics", url_path="model-cards"),
     )),
     ("Data", (
-        NavPage("pages/data_import.py", "Import posts", ":material/upload_file:", "import_posts"),
+        NavPage("pages/data_import.py", "Import posts", ":material/upload_file:", "import_posts", url_path="import"),
     )),
 )
 

@@ -23,7 +23,7 @@ def post_card(post: dict, extra: str = "") -> None:
     with st.container(border=True):
         meta = [f"@{privacy.handle(post['handle'])}", str(post["created_at"])[:16]]
         if post.get("topic"):
-            meta.append(str(post["topic"]))
+            meta.append(privacy.text(post["topic"]))
         st.caption(" · ".join(escape_md(m) for m in meta))
         st.text(privacy.text(post["text"]))
         if extra:

@@ -13,12 +13,18 @@ import streamlit as st
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
+from streamlit.runtime.pages_manager import PagesManager
 
 from analytics import store
 from analytics.access import sessions
 from components import resources
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+
+# app.py drives the pages with st.navigation. Until a process's first st.navigation call, Streamlit still routes a
+# visitor with its legacy pages/ directory mode, running pages/<name>.py bare (no sign-in shell, no navigation):
+# the first visitor of a fresh server at a deep link would get that. Streamlit's own st.navigation sets this flag.
+PagesManager.uses_pages_directory = False
 
 
 async def start_session(request: Request) -> RedirectResponse:

@@ -6,7 +6,6 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from analytics.access.inert import strip_controls
 from analytics.analyst.filters import PostFilter
 from analytics.models import drafts
 from components import data, privacy
@@ -34,7 +33,7 @@ def spike_list(f: PostFilter, spikes: pd.DataFrame, grain: str, value: str, key:
         return
     time = "day" if "day" in spikes.columns else "bucket"
     rows = spikes.reset_index(drop=True)
-    labels = [strip_controls(_label(r, time, value)) for _, r in rows.iterrows()]
+    labels = [privacy.text(_label(r, time, value)) for _, r in rows.iterrows()]
     pick = st.selectbox(f"Explain a {value.replace('_', ' ')} spike ({len(rows)} found, strongest first)",
                         range(len(rows)), format_func=labels.__getitem__, key=key)
     row = rows.iloc[pick]
@@ -43,7 +42,7 @@ def spike_list(f: PostFilter, spikes: pd.DataFrame, grain: str, value: str, key:
     # against everything else its terms and the topic itself stand out.
     g = f if sentiment is None else replace(f, sentiment=sentiment)
     with st.spinner("Comparing the window with its baseline…"):
-        ex = data.explain_window(g, start, start + STEP[grain])
+        ex = data.explain_window(g, start, start + STEP[grain], redact=privacy.redacting())
     in_window = replace(g, window=(start, start + STEP[grain]))
     if "topic" in row and row["topic"] != "(none)":
         in_window = replace(in_window, topics=(row["topic"],))
@@ -74,9 +73,12 @@ def _explanation(ex: dict, key: str) -> None:
             st.markdown("**Hashtags**")
             table(ex["hashtags"], f"{key}_tags", "spike_hashtags.csv", ["hashtag", *TERM_COLUMNS[1:]],
                   aggregate=True)
+        # The prompt holds only what this session may see: the model's draft is shown to it (and may quote it).
         facts = drafts.spike_summary_prompt(
-            f"{ex['start']:%Y-%m-%d %H:%M} to {ex['end']:%Y-%m-%d %H:%M}", ex["terms"]["term"].head(8).tolist(),
-            ex["topics"].loc[ex["topics"]["z"] > 0, "topic"].head(3).tolist(), ex["posts"]["text"].head(3).tolist())
+            f"{ex['start']:%Y-%m-%d %H:%M} to {ex['end']:%Y-%m-%d %H:%M}",
+            privacy.texts(ex["terms"]["term"].head(8)),
+            privacy.texts(ex["topics"].loc[ex["topics"]["z"] > 0, "topic"].head(3)),
+            privacy.texts(ex["posts"]["text"].head(3)))
         if summary := draft(facts, f"{key}_summary", "Draft a two-sentence summary"):
             st.text(summary)
             st.caption("Fed only by the top 8 terms, the rising topics and the first 3 posts below.")

@@ -37,7 +37,8 @@ if vol.empty:
 st.subheader(f"Daily volume · {int(vol['posts'].sum()):,} posts selected")
 events = data.sim_events()
 vspikes = volume_spikes(vol, min_value=20)
-points = selectable_chart(charts.volume_chart(vol, events, vspikes), "overview_volume")
+points = selectable_chart(charts.volume_chart(privacy.labels(vol, ("topic",)), privacy.labels(events, ("name",)),
+                                              privacy.labels(vspikes, ("topic",))), "overview_volume")
 st.caption("Triangles: a topic's daily volume more than 4 robust z-scores above the median of its 14 days before "
            "(days with ≥ 20 posts). Shaded: events injected into the simulated sample, the ground truth. "
            "Click or box-select bars to list their posts.")
@@ -60,7 +61,7 @@ if scored:
 left, right = st.columns([3, 2])
 with left:
     st.subheader("Topics")
-    st.plotly_chart(charts.topic_bar(data.topic_summary(f)), width="stretch")
+    st.plotly_chart(charts.topic_bar(privacy.labels(data.topic_summary(f), ("topic",))), width="stretch")
 with right:
     st.subheader("Top hashtags")
     table(data.top_hashtags(f, 30), "overview_tags", "hashtags.csv", aggregate=True)

@@ -7,9 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics import feed as feed_api
-from analytics.access.inert import strip_controls
 from analytics.analyst.filters import PostFilter
-from components import charts, data
+from components import charts, data, privacy
 from components.auth import require
 from components.drilldown import table
 from components.enrichment import waiting_note
@@ -34,7 +33,7 @@ def strategy(key: str, defaults: feed_api.Weights, lam: float) -> tuple[feed_api
 def feed_cards(feed: feed_api.Feed) -> None:
     for p in feed.items.to_dict("records"):
         parts = " · ".join(f"{c.replace('_', ' ')} {p[c]:.2f}" for c in feed_api.COMPONENTS)
-        post_card(p, f"#{p['rank']} · score {p['score']:.3f} ({parts}) · {p['explanation']}")
+        post_card(p, f"#{p['rank']} · score {p['score']:.3f} ({parts}) · {privacy.text(p['explanation'])}")
 
 
 st.title("Feed preview")
@@ -42,12 +41,18 @@ opts = data.filter_options()
 team = data.team_thresholds()  # posts the moderation team would flag never reach a feed
 mode = st.radio("Reader", ["A user", "A cold-start persona"], horizontal=True, key="feed_mode")
 if mode == "A user":
-    q = st.text_input("Find a user by handle", key="feed_q")
-    users = data.search_users(q, 20)
+    if privacy.pseudonymising():  # searched by pseudonym: a handle typed in finds nobody, so it reveals nobody
+        q = st.text_input("Find a user by pseudonym", key="feed_q")
+        users = data.search_users("", 1_000_000)
+        wanted = q.strip().lower().lstrip("@")
+        users = users[[wanted in privacy.handle(h) for h in users["handle"]]].head(20)
+    else:
+        q = st.text_input("Find a user by handle", key="feed_q")
+        users = data.search_users(q, 20)
     if users.empty:
-        st.warning(f"No user handle contains '{escape_md(q)}'.")
+        st.warning(f"No user {'pseudonym' if privacy.pseudonymising() else 'handle'} contains '{escape_md(q)}'.")
         st.stop()
-    labels = {r.user_id: strip_controls(f"@{r.handle} · {r.followers} followers · {r.community}")
+    labels = {r.user_id: f"@{privacy.handle(r.handle)} · {r.followers} followers · {privacy.text(r.community)}"
               for r in users.itertuples()}
     reader = st.selectbox("User", list(labels), format_func=labels.get, key="feed_user")
     prof = data.user_profile(reader)
@@ -58,7 +63,7 @@ if mode == "A user":
     c[3].metric("Likes given", prof["likes_given"])
 else:
     topics = st.multiselect("Interested in topics", opts["topics"], key="feed_persona_topics",
-                            format_func=strip_controls)
+                            format_func=privacy.text)
     text = st.text_input("…or describe the interest in a few words", key="feed_persona_text",
                          placeholder="e.g. delayed flights and lost luggage")
     if not topics and not text.strip():
@@ -86,7 +91,7 @@ waiting_note(recent, "toxicity")
 
 feed = data.feed(reader, weights_a, settings_a)
 for note in feed.notes:
-    st.info(note)
+    st.info(privacy.text(note))
 c = st.columns(5)
 for col, source in zip(c, feed_api.SOURCES):
     col.metric(f"Candidates: {source.replace('_', ' ')}", f"{feed.candidates.get(source, 0):,}")
@@ -102,7 +107,8 @@ with tabs[0]:
     feed_cards(feed)
 with tabs[1]:
     if not feed.items.empty:
-        st.plotly_chart(charts.score_components_chart(feed.items, feed_api.COMPONENTS), width="stretch")
+        st.plotly_chart(charts.score_components_chart(privacy.labels(feed.items, handles=("handle",)),
+                                                      feed_api.COMPONENTS), width="stretch")
     st.caption("Score = the weighted sum of components, each scaled to 0..1: semantic (cosine of the post to the "
                "reader's interest vector), social proof (followees who liked or shared it), popularity (log "
                "engagement), recency (exponential decay with the half-life), sentiment fit (share of the "
@@ -113,8 +119,8 @@ with tabs[2]:
     if feed.filtered.empty:
         st.info("Nothing was filtered out.")
     else:
-        st.dataframe(feed.filtered["reason"].value_counts().rename_axis("reason").reset_index(name="posts"),
-                     hide_index=True)
+        st.dataframe(privacy.shown(feed.filtered["reason"].value_counts().rename_axis("reason")
+                                   .reset_index(name="posts")), hide_index=True)
         table(feed.filtered, "feed_filtered", "filtered_out.csv")
         st.caption("own_post: the reader's own; removed: a moderator's current decision; toxic: a toxicity label "
                    "at or above the moderation threshold; hidden_author: the reader hid this author; seen: "

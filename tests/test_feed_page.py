@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 
 from analytics import feed, moderation, store
-from analytics.access import auth
+from analytics.access import auth, privacy
 from analytics.models import scoring
 
 PM = auth.User("pm", "PM", "product")
@@ -44,6 +44,8 @@ def run_feed(app_run):
 def test_feed_with_explanations_comparison_and_moderation(scored, tmp_path, use_db, run_feed):
     db = use_db(Path(shutil.copy(scored, tmp_path / "db.duckdb")))
     user_id, handle = busiest_reader(db)
+    # A product manager sees people as pseudonyms, and finds them by pseudonym.
+    handle = privacy.pseudonym(handle, privacy.pseudonym_key())
     at = run_feed(feed_q=handle)
     assert at.selectbox(key="feed_user").value == user_id
     cards = [c.value for c in at.caption if c.value.startswith("\\#1 ")]  # escaped markdown

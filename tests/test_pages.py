@@ -57,7 +57,8 @@ def test_every_page_renders_sample_data(full_db, use_db, page, app_run, request)
         db, removed = request.getfixturevalue("moderated")
     else:
         use_db(full_db)
-    at = app_run(page)
+    # The moderators' names checked below: an admin who turned redaction (on by default) off sees them.
+    at = app_run(page, state={"privacy_redact": False} if page in MODERATED else None)
     title, shows = SHOWS[page]
     assert at.title[0].value == title
     assert not at.error
@@ -115,7 +116,8 @@ def test_feed_page_switches_user(full_db, use_db, app_run):
         def expected_feed(user_id: str) -> list[str]:
             return feed.recommend(con, user_id, feed.Weights(), settings, index=index).items["post_id"].tolist()
 
-        at = app_run("pages/product_feed.py")
+        # An admin with redaction off, who searches by handle.
+        at = app_run("pages/product_feed.py", state={"privacy_redact": False})
         first, profile, items = feed_shown(at)
         assert first == listed["user_id"].iloc[0], "the most followed user is picked first"
         assert profile == profile_metrics(profiles[first])
@@ -154,7 +156,7 @@ def test_untrusted_text_is_rendered_inert(tmp_path, use_db, small_db, app_run):
     store.upsert(con, "posts", pd.DataFrame({"post_id": ["evil1"], "author_id": ["evil"],
                                              "created_at": [datetime(2030, 1, 1)], "text": [evil], "source": "test"}))
     con.close()
-    at = app_run("pages/analyst_overview.py")
+    at = app_run("pages/analyst_overview.py", state={"privacy_redact": False})
     assert evil in [t.value for t in at.text]  # st.text: shown verbatim, never parsed as markdown or HTML
     captions = [c.value for c in at.caption]
     assert any(r"@\*\*h4x\*\*\<b\>" in c for c in captions)
@@ -238,7 +240,7 @@ def test_invalid_url_params_fall_back_with_a_notice(full_db, use_db, app_run):
 
 def test_overview_explains_the_injected_spikes(full_db, use_db, app_run):
     use_db(full_db)
-    at = app_run("pages/analyst_overview.py")
+    at = app_run("pages/analyst_overview.py", state={"privacy_redact": False})
     pick = at.selectbox(key="overview_vspikes")
     labels = pick.options  # as shown
     assert any("2026-08-12" in x and "coachella" in x for x in labels)

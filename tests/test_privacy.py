@@ -74,8 +74,9 @@ def test_no_raw_pii_reaches_a_csv_export_with_redaction_on(small_db, use_db, tmp
         exports.clear()
         at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "pages/analyst_overview.py"),
                                default_timeout=120)
-        at.session_state["user"] = auth.User("t", "T", "analyst")
-        at.session_state["privacy_redact"] = redact
+        # An analyst always gets redaction, whatever the session asks; a moderator sees posts as written.
+        at.session_state["user"] = auth.User("t", "T", "analyst" if redact else "moderator")
+        at.session_state["privacy_redact"] = not redact
         at.query_params["q"] = "refund pls"
         at.run()
         assert not at.exception and exports

@@ -101,6 +101,11 @@ def test_page_shows_anyone_signed_out_the_sign_in_form_and_nothing_else(page, st
     assert store_reads == []
 
 
+def test_page_urls_are_short_and_unique():
+    urls = [p.url_path for p in navigation.PAGES]
+    assert urls == ["overview", "topics", "queue", "reported", "audit", "quality", "feed", "model-cards", "import"]
+
+
 @pytest.mark.parametrize("role", auth.ROLES)
 def test_table_offers_exactly_the_pages_of_the_roles_capabilities(role):
     caps = auth.CAPABILITIES[role]

@@ -61,7 +61,7 @@ def test_revoke_user_signs_out_every_session_of_that_user(table):
 
 
 @pytest.mark.parametrize("target,expected", [
-    ("/analyst_topics?topic=a&from=2026-09-01", "/analyst_topics?topic=a&from=2026-09-01"), ("/", "/"),
+    ("/topics?topic=a&from=2026-09-01", "/topics?topic=a&from=2026-09-01"), ("/", "/"),
     (None, "/"), ("", "/"), ("https://evil.example/", "/"), ("//evil.example/x", "/"), ("/\\evil.example", "/"),
     ("javascript:alert(1)", "/"), ("/ok\r\nSet-Cookie: x=1", "/")])
 def test_after_sign_in_only_local_paths(target, expected):
@@ -138,7 +138,7 @@ def test_the_sign_in_form_starts_a_session_and_sends_the_browser_for_its_cookie(
     at.button[0].click().run()
     [html] = [h.value for h in at.get("html")]
     ticket = html.split("ticket=")[1].split("&")[0]
-    # AppTest has no URL path (a browser's would be /analyst_topics, see tests/test_e2e.py); the query comes along.
+    # AppTest has no URL path (a browser's would be /topics, see tests/test_e2e.py); the query comes along.
     assert html == ('<script>window.location.replace('
                     f'"/api/session/start?ticket={ticket}&next=%2F%3Ftopic%3Dflight")</script>')
     cookie = resources.sessions().redeem(ticket)

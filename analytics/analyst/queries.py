@@ -126,3 +126,9 @@ def get_post(con: duckdb.DuckDBPyConnection, post_id: str) -> pd.DataFrame:
 def sim_events(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The events injected into the simulated sample (ground truth for spike detection)."""
     return _df(con, "SELECT * FROM sim_events ORDER BY starts_at")
+
+
+def imported_post_ids(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Ids of the posts that came from an import (source 'import:<file>'): they may be ids on another platform."""
+    return frozenset(r[0] for r in con.execute("SELECT post_id FROM posts WHERE starts_with(source, 'import:')")
+                     .fetchall())

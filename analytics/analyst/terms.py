@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from wordcloud import STOPWORDS
 
+from analytics.access import privacy
 from analytics.analyst.filters import PostFilter
 from analytics.analyst.queries import engagement_cte
 from analytics.models.registry import model_key
@@ -81,28 +82,34 @@ def _selection(f: PostFilter) -> tuple[str, list]:
     return f"FROM posts p WHERE {where}", params
 
 
+_MASKS = re.compile(r"\[(?:email|url|phone)\]")  # what redaction writes: no term of its own
+
+
 def _cutoff(total: int, sample: int) -> int:
     """Posts whose hash(post_id) is below this form a deterministic sample of about `sample` of `total` posts."""
     return 2**64 - 1 if total <= sample else int(2**64 * sample / total)
 
 
 def _sample_texts(con: duckdb.DuckDBPyConnection, from_where: str, params: list, total: int,
-                  sample: int) -> list[str]:
+                  sample: int, redact: bool = False) -> list[str]:
     # A hash threshold rather than ORDER BY hash() LIMIT: no sort, and the sample is the same on every call.
     rows = con.execute(f"SELECT p.text {from_where} AND hash(p.post_id) < ?::UBIGINT ORDER BY hash(p.post_id) LIMIT ?",
                        params + [_cutoff(total, sample), sample]).fetchall()
-    return [r[0] for r in rows]
+    # Redacted before tokenising: no part of an email, phone number, link or handle becomes a term.
+    return [_MASKS.sub(" ", privacy.redact(r[0])) for r in rows] if redact else [r[0] for r in rows]
 
 
-def term_counts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 200, sample: int = 10000) -> pd.DataFrame:
-    """Most frequent terms of the selection: columns term, posts (how many posts contain it), most first.
+def term_counts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 200, sample: int = 10000,
+                redact: bool = False) -> pd.DataFrame:
+    """Most frequent terms of the selection: columns term, posts (how many posts contain it), most first; with
+    `redact`, of the redacted texts (analytics.access.privacy.redact).
 
     Counts come from a deterministic sample of about `sample` posts when the selection is larger;
     `df.attrs` holds `sampled` (posts tokenised) and `total` (posts in the selection) for "from N of M posts".
     """
     from_where, params = _selection(f)
     total = con.execute(f"SELECT count(*) {from_where}", params).fetchone()[0]
-    texts = _sample_texts(con, from_where, params, total, sample)
+    texts = _sample_texts(con, from_where, params, total, sample, redact)
     counts = sorted(_doc_freq(texts).items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     df = pd.DataFrame(counts, columns=["term", "posts"]).astype({"term": str, "posts": "int64"})
     df.attrs.update(sampled=len(texts), total=total)
@@ -137,20 +144,21 @@ def _periods(f: PostFilter, start: datetime, end: datetime, baseline_days: int):
 
 def trending_terms(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetime, end: datetime,
                    baseline_days: int = 14, n: int = 20, min_count: int = MIN_COUNT,
-                   sample: int = TREND_SAMPLE) -> pd.DataFrame:
+                   sample: int = TREND_SAMPLE, redact: bool = False) -> pd.DataFrame:
     """Terms bursting in [start, end) against the `baseline_days` before `start`, among posts matching `f`.
 
     `f`'s own date range is ignored: the window and its baseline set the time. Columns term, window_posts,
     baseline_posts (posts containing the term), window_rate, baseline_rate (shares of the posts), lift and z
     (see `log_odds`); only terms in at least `min_count` window posts and with z > 0, highest z first.
     Each period tokenises a deterministic sample of at most `sample` posts; `df.attrs` holds window_sampled,
-    window_total, baseline_sampled and baseline_total.
+    window_total, baseline_sampled and baseline_total. With `redact`, of the redacted texts.
     """
-    return _trending(con, f, start, end, baseline_days, n, min_count, sample)
+    return _trending(con, f, start, end, baseline_days, n, min_count, sample, redact=redact)
 
 
 def _trending(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetime, end: datetime, baseline_days: int,
-              n: int, min_count: int, sample: int, totals: tuple[int, int] | None = None) -> pd.DataFrame:
+              n: int, min_count: int, sample: int, totals: tuple[int, int] | None = None,
+              redact: bool = False) -> pd.DataFrame:
     """trending_terms, given the (window, baseline) post counts when the caller has them already."""
     f, b0 = _periods(f, start, end, baseline_days)
     from_where, params = _selection(f)
@@ -159,7 +167,7 @@ def _trending(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetime, en
     for i, (name, (lo, hi)) in enumerate(periods.items()):
         fw, pw = f"{from_where} AND p.created_at >= ? AND p.created_at < ?", params + [lo, hi]
         total = totals[i] if totals else con.execute(f"SELECT count(*) {fw}", pw).fetchall()[0][0]
-        texts = _sample_texts(con, fw, pw, total, sample)
+        texts = _sample_texts(con, fw, pw, total, sample, redact)
         freqs[name] = pd.Series(_doc_freq(texts), dtype="int64")
         attrs.update({f"{name}_sampled": len(texts), f"{name}_total": total})
     df = log_odds(freqs["window"].rename_axis("term"), freqs["baseline"],
@@ -191,14 +199,15 @@ def _contrasts(con: duckdb.DuckDBPyConnection, from_where: str, params: list, st
 
 
 def explain_window(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetime, end: datetime,
-                   baseline_days: int = 14, n_terms: int = 10, n_posts: int = 5) -> dict:
+                   baseline_days: int = 14, n_terms: int = 10, n_posts: int = 5, redact: bool = False) -> dict:
     """Why [start, end) stands out against the `baseline_days` before it, among posts matching `f` (its dates ignored).
 
     Returns a dict: start, end, baseline_start; window_posts, baseline_posts, baseline_mean (baseline posts per
     window of the same length) and ratio (window_posts / baseline_mean); terms (`trending_terms`); topics and
     hashtags (same columns as terms, keyed topic / hashtag; topics all of them, hashtags the top `n_terms` with
     z > 0); posts: the `n_posts` most engaged window posts (likes + replies + shares) with handle, topic, text,
-    counts, stored sentiment label and score, and P(toxic), NULL where not scored.
+    counts, stored sentiment label and score, and P(toxic), NULL where not scored. With `redact`, terms come from
+    the redacted texts (the posts are returned as stored: the caller shows them under its privacy policy).
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     f, b0 = _periods(f, start, end, baseline_days)
@@ -227,7 +236,8 @@ def explain_window(con: duckdb.DuckDBPyConnection, f: PostFilter, start: datetim
         "start": start, "end": end, "baseline_start": b0,
         "window_posts": wp, "baseline_posts": bp, "baseline_mean": baseline_mean,
         "ratio": wp / baseline_mean if baseline_mean else float("inf"),
-        "terms": _trending(con, f, start, end, baseline_days, n_terms, MIN_COUNT, TREND_SAMPLE, totals=(wp, bp)),
+        "terms": _trending(con, f, start, end, baseline_days, n_terms, MIN_COUNT, TREND_SAMPLE, totals=(wp, bp),
+                           redact=redact),
         "topics": topics.reset_index(),
         "hashtags": tags[tags["z"] > 0].head(n_terms).reset_index(),
         "posts": posts,
