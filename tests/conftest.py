@@ -51,6 +51,14 @@ def scored_small(small_db, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture
+def scored_app_db(scored_small, tmp_path, use_db) -> Path:
+    """This test's copy of the toxicity-scored small store, as the app's store (SOCIAL_DB)."""
+    import shutil
+
+    return use_db(Path(shutil.copy(scored_small, tmp_path / "db.duckdb")))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def auth_file(tmp_path_factory) -> Path:
     """Users file of the test run (SOCIAL_AUTH), so tests never create data/auth.json in the checkout."""

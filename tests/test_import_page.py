@@ -1,10 +1,10 @@
 """The Import page, headless (AppTest drives st.file_uploader): a bad file shows every problem and writes nothing;
 a good one shows its preview, then one click writes it in one audited transaction."""
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from helpers import query
 
 from analytics import store
 from analytics.access import auth
@@ -17,17 +17,8 @@ ANN = auth.User("ann", "Ann", "analyst")
 
 
 @pytest.fixture
-def db(scored_small, tmp_path, use_db) -> Path:
-    """A copy of the toxicity-scored small store (every post has a model_scores row) for the app."""
-    return use_db(Path(shutil.copy(scored_small, tmp_path / "db.duckdb")))
-
-
-def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = store.connect(path)  # read-write like the app's connection in this process: DuckDB needs one config
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+def db(scored_app_db) -> Path:
+    return scored_app_db
 
 
 def counts(path: Path) -> dict[str, int]:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import query
 
 from analytics import store
 from analytics.access import auth
@@ -15,17 +16,8 @@ ANALYST = auth.User("ann", "Ann", "analyst")
 
 
 @pytest.fixture
-def db(scored_small, tmp_path, use_db) -> Path:
-    """A copy of the toxicity-scored small store (conftest's scored_small) for the app."""
-    return use_db(Path(shutil.copy(scored_small, tmp_path / "db.duckdb")))
-
-
-def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = store.connect(path)  # read-write like the app's connection in this process: DuckDB needs one config
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+def db(scored_app_db) -> Path:
+    return scored_app_db
 
 
 def decisions(path: Path) -> list[tuple]:
