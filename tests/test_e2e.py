@@ -142,7 +142,7 @@ def test_a_deep_link_opened_signed_out_lands_on_its_page_with_its_query(server, 
     sign_in(page, f"{server['base']}/topics?{query}", "an1")
     page.get_by_role("heading", name="Topics").wait_for()
     assert page.url == f"{server['base']}/topics?{query}"
-    expect(page.locator("input[aria-label=\"Keyword\"]")).to_have_value("store")
+    expect(page.locator("input[aria-label=\"Keyword\"]")).to_have_value("store", timeout=60_000)
 
 
 def test_six_wrong_passwords_lock_the_account_and_the_audit_log_shows_it(server, page):
