@@ -187,25 +187,19 @@ def _pages(user: auth.User) -> list[str]:
     return [p.path for pages in navigation.offered(user).values() for p in pages]
 
 
-@pytest.mark.parametrize("page", _pages(ANALYST))
-def test_an_analyst_never_sees_planted_pii(page, pii_db, tmp_path, use_db, app_run, monkeypatch):
-    # The session asks for no redaction: the analyst role does not allow it.
-    shown, exported = _visit(page, ANALYST, pii_db, tmp_path, use_db, app_run, monkeypatch, privacy_redact=False)
+@pytest.mark.parametrize("user,page", [(u, p) for u in (ANALYST, PRODUCT) for p in _pages(u)],
+                         ids=[f"{u.role}-{p}" for u in (ANALYST, PRODUCT) for p in _pages(u)])
+def test_analysts_and_product_managers_never_see_planted_pii(user, page, pii_db, tmp_path, use_db, app_run,
+                                                             monkeypatch):
+    # The session asks for no redaction: neither role allows it.
+    shown, exported = _visit(page, user, pii_db, tmp_path, use_db, app_run, monkeypatch, privacy_redact=False)
     for secret in SECRETS:
         assert secret not in shown, (secret, shown[max(0, shown.find(secret) - 300):shown.find(secret) + 100])
         assert secret not in exported, secret
-    if page == "pages/analyst_overview.py":  # the planted posts reached the page, masked
+    if user is ANALYST and page == "pages/analyst_overview.py":  # the planted posts reached the page, masked
         assert "[email]" in shown and "[phone]" in shown and "@user" in shown and "[email]" in exported
         assert "support [email]" in shown, "the topic, in the chart and the post cards"
-
-
-@pytest.mark.parametrize("page", _pages(PRODUCT))
-def test_a_product_manager_never_sees_planted_pii(page, pii_db, tmp_path, use_db, app_run, monkeypatch):
-    shown, exported = _visit(page, PRODUCT, pii_db, tmp_path, use_db, app_run, monkeypatch, privacy_redact=False)
-    for secret in SECRETS:
-        assert secret not in shown, (secret, shown[max(0, shown.find(secret) - 300):shown.find(secret) + 100])
-        assert secret not in exported, secret
-    if page == "pages/product_feed.py":
+    if user is PRODUCT and page == "pages/product_feed.py":
         assert "@" + privacy.pseudonym(HANDLE, privacy.pseudonym_key()) in shown, "the planted reader, pseudonymised"
 
 
