@@ -89,14 +89,6 @@ class Sessions:
         with self._lock:
             self._sessions.pop(sid, None)
 
-    def revoke_user(self, username: str) -> int:
-        """Sign out every session of `username` (e.g. after a password change); returns how many."""
-        with self._lock:
-            gone = [sid for sid, s in self._sessions.items() if s.username == username]
-            for sid in gone:
-                del self._sessions[sid]
-        return len(gone)
-
 
 def secret_key(path: Path) -> bytes:
     """This installation's cookie-signing key at `path`, created (mode 0600) on first use."""
