@@ -8,6 +8,7 @@ import streamlit as st
 
 from analytics.analyst import clouds
 from analytics.analyst.filters import PostFilter
+from analytics.analyst.releases import Release
 from analytics.models.registry import SENTIMENT_LABELS
 from components import data, privacy
 from components.drilldown import table
@@ -44,4 +45,4 @@ def word_cloud_panel(f: PostFilter, key: str) -> None:
                + (f", from a sample of {sampled:,} of {total:,} posts" if sampled < total else f", {total:,} posts")
                + ". Stopwords, URLs, @handles and numbers removed; Chinese segmented with jieba.")
     with st.expander("Term counts"):
-        table(counts, key, "terms.csv", aggregate=True)
+        table(counts, key, "terms.csv", release=Release("term", g, n=len(counts), redact=privacy.redacting()))

@@ -1,4 +1,5 @@
-"""Cached read queries for the pages (st.cache_data with ttl and max_entries); `clear()` after any write."""
+"""Cached read queries for the pages (components.caching: ttl, max_entries, and what each reads); after a write,
+`caching.clear(kind)` drops only the results that read what it changed."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,9 +13,8 @@ from analytics.analyst import queries, terms, trends
 from analytics.analyst.filters import PostFilter
 from analytics.feed import evaluation as feed_eval
 from analytics.models import coverage
+from components.caching import cached
 from components.resources import cursor, embedding_index, models
-
-_CACHE = dict(ttl=600, max_entries=64, show_spinner=False)
 
 
 def _run(fn, *args, **kwargs):
@@ -22,87 +22,87 @@ def _run(fn, *args, **kwargs):
         return fn(cur, *args, **kwargs)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts")
 def filter_options() -> dict:
     return _run(queries.filter_options)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def volume_by_day(f: PostFilter) -> pd.DataFrame:
     return _run(queries.volume_by_day, f)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def topic_summary(f: PostFilter) -> pd.DataFrame:
     return _run(queries.topic_summary, f)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def top_hashtags(f: PostFilter, n: int = 15) -> pd.DataFrame:
     return _run(queries.top_hashtags, f, n)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def list_posts(f: PostFilter, limit: int, order: str) -> pd.DataFrame:
     return _run(queries.list_posts, f, limit, order)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores", "decisions")
 def reported_posts(f: PostFilter, limit: int) -> pd.DataFrame:
     return _run(moderation.reported_posts, f, limit)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts")
 def imported_post_ids() -> frozenset[str]:
     return _run(queries.imported_post_ids)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def get_post(post_id: str) -> pd.DataFrame:
     return _run(queries.get_post, post_id)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts")
 def search_users(query: str, limit: int = 20) -> pd.DataFrame:
     return _run(feed_api.search_users, query, limit)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts")
 def user_profile(user_id: str) -> dict:
     return _run(feed_api.user_profile, user_id)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts")
 def sim_events() -> pd.DataFrame:
     return _run(queries.sim_events)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def sentiment_over_time(f: PostFilter, grain: str, by_topic: bool = False) -> pd.DataFrame:
     return _run(trends.sentiment_over_time, f, grain, by_topic)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def period_comparison(f: PostFilter, by_topic: bool = False) -> pd.DataFrame:
     return _run(trends.period_comparison, f, by_topic)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def topic_table(f: PostFilter) -> pd.DataFrame:
     return _run(trends.topic_table, f)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def term_counts(f: PostFilter, limit: int = 150, redact: bool = False) -> pd.DataFrame:
     return _run(terms.term_counts, f, limit, redact=redact)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def trending_terms(f: PostFilter, start: datetime, end: datetime, redact: bool = False) -> pd.DataFrame:
     return _run(terms.trending_terms, f, start, end, redact=redact)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def explain_window(f: PostFilter, start: datetime, end: datetime, redact: bool = False) -> dict:
     return _run(terms.explain_window, f, start, end, redact=redact)
 
@@ -115,7 +115,7 @@ def _reader(cur, reader: str | tuple[tuple[str, ...], str]) -> str | feed_api.Us
     return feed_api.persona_context(cur, topics, text or None)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores", "decisions")
 def feed(reader: str | tuple[tuple[str, ...], str], weights: feed_api.Weights,
          settings: feed_api.Settings) -> feed_api.Feed:
     """The reader's feed (a user id, or a persona as (topics, interest text)) with the cached embedding index."""
@@ -124,37 +124,32 @@ def feed(reader: str | tuple[tuple[str, ...], str], weights: feed_api.Weights,
         return feed_api.recommend(cur, _reader(cur, reader), weights, settings, index=index)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts")
 def who_to_follow(reader: str | tuple[tuple[str, ...], str], n: int = 10) -> pd.DataFrame:
     with cursor() as cur:
         return feed_api.who_to_follow(cur, _reader(cur, reader), n)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def topic_suggestions(reader: str | tuple[tuple[str, ...], str], n: int = 5) -> pd.DataFrame:
     with cursor() as cur:
         return feed_api.topic_suggestions(cur, _reader(cur, reader), n)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts")
 def data_end() -> datetime:
     return _run(feed_api.data_end)
 
 
-@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
+@cached("posts", "scores", "decisions", ttl=3600, max_entries=8)
 def evaluation(cutoff: datetime, k: int, n_users: int, weights: feed_api.Weights,
                settings: feed_api.Settings) -> pd.DataFrame:
     return _run(feed_eval.evaluate, cutoff, k, n_users, weights=weights, settings=settings)
 
 
-@st.cache_data(**_CACHE)
+@cached("settings")
 def team_thresholds() -> dict[str, float]:
     return _run(moderation.thresholds)
-
-
-def clear() -> None:
-    """Drop every cached query result (call after any write to the store)."""
-    st.cache_data.clear()
 
 
 @st.cache_data(ttl=3600, max_entries=1, show_spinner="Measuring model speed on this machine…")
@@ -163,11 +158,11 @@ def model_speed() -> dict:
     return models().measure(texts)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def model_coverage(f: PostFilter) -> dict[str, tuple[int, int]]:
     return _run(coverage.coverage, f)
 
 
-@st.cache_data(**_CACHE)
+@cached("posts", "scores")
 def label_counts(name: str, threshold: float | None = None) -> pd.DataFrame:
     return _run(coverage.label_counts, name, threshold)

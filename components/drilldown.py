@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.analyst.filters import PostFilter
+from analytics.analyst.releases import Release
 from components import data, privacy
 from components.post_card import escape_md
 
@@ -40,12 +41,12 @@ def drill_filter(f: PostFilter, points: list[dict], grain: str, field: str | Non
 
 
 def table(df: pd.DataFrame, key: str, filename: str, columns: list[str] | None = None,
-          aggregate: bool = False) -> None:
+          release: Release | None = None) -> None:
     """A dataframe (cells are plain text) with a CSV download of exactly what it shows, both under the session's
-    privacy settings (`aggregate`: its integer columns are counts that get noise on export when asked)."""
+    privacy settings; an aggregate table (`release`: what it counts) exports as a private release of it."""
     selected = df[[c for c in columns if c in df.columns]] if columns else df
     st.dataframe(privacy.shown(selected), hide_index=True, width="stretch")
-    privacy.download(selected, filename, key, aggregate)
+    privacy.download(selected, filename, key, release)
 
 
 def drill_down(f: PostFilter | None, key: str, limit: int = 500) -> None:

@@ -1,6 +1,8 @@
 """The post-selection filter widgets, shared by the pages and mirrored in the URL (st.query_params)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from analytics.analyst.filters import PostFilter, filter_from_params, filter_to_params
@@ -50,14 +52,16 @@ def post_filter(key: str = "f") -> PostFilter:
         tags = st.multiselect("Hashtags", sorted(set(opts["hashtags"]) | set(st.session_state[f"{key}_tags"])),
                               key=f"{key}_tags", help="posts with any of these hashtags", format_func=privacy.text)
         keyword = st.text_input("Keyword", key=f"{key}_kw", help="case-insensitive text search")
-        author = st.text_input("Author handle", key=f"{key}_author")
+        author = st.text_input("Author pseudonym" if privacy.pseudonymising() else "Author handle", key=f"{key}_author",
+                               help="as shown on posts, e.g. u_1a2b3c4d5e6f" if privacy.pseudonymising() else None)
+        author = author.strip().lstrip("@")
         lang = st.selectbox("Language", ["any"] + opts["langs"], key=f"{key}_lang")
         sentiment = st.selectbox("Sentiment", ["any", *SENTIMENT_LABELS], key=f"{key}_sentiment",
                                  help="label from the sentiment model: only scored posts match")
     picked = list(rng) if isinstance(rng, (list, tuple)) else [rng]
     start, end = (picked + [lo, hi][len(picked):])[:2]  # a half-picked range keeps its start
     f = PostFilter(start=start, end=end, topics=tuple(topics), hashtags=tuple(tags), keyword=keyword.strip(),
-                   author=author.strip().lstrip("@"), lang=None if lang == "any" else lang,
+                   author=privacy.author(author), lang=None if lang == "any" else lang,
                    sentiment=None if sentiment == "any" else sentiment)
-    _mirror(f, opts)
+    _mirror(replace(f, author=author), opts)  # the link holds what was typed: a pseudonym stays one
     return f

@@ -10,7 +10,7 @@ from typing import Any
 from analytics import store
 from analytics.access import auth
 from analytics.data import ingest
-from components import data
+from components import caching
 from components.enrichment import worker
 from components.resources import cursor
 
@@ -67,7 +67,7 @@ def write(user: auth.User, batch: ingest.Batch) -> dict[str, Any]:
     auth.require(user, "import_posts")
     with cursor() as cur:
         result = ingest.write_batch(cur, batch, actor=user.username)
-    data.clear()
+    caching.clear("posts")
     worker().wake()
     return result
 

@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import moderation, store
 from analytics.access.auth import User
 from analytics.models.explain import offending_words
-from components import data, privacy
+from components import caching, privacy
 from components.highlight import attribution_markdown
 from components.post_card import escape_md, post_card
 from components.resources import cursor, models
@@ -108,7 +108,7 @@ def decide(user: User, post_id: str, seen: int | None, action: str, reason: str,
         with cursor() as cur:
             return moderation.decide(cur, user, post_id, action, reason, note or None, seen=moderation.as_seen(seen))
     finally:
-        data.clear()  # a refused decision means the cached state is out of date too
+        caching.clear("decisions")  # a refused decision means the cached state is out of date too
 
 
 def stale_notice(e: moderation.StaleDecision, user: User) -> str:
@@ -128,7 +128,7 @@ def bulk_decide(user: User, reviewed: list[tuple[str, int | None]], action: str,
             return moderation.bulk_decide(cur, user, reviewed, action, reason, note or None,
                                           progress=lambda d, t: bar.progress(d / max(t, 1)))
     finally:
-        data.clear()
+        caching.clear("decisions")
 
 
 def undo_preview(user: User) -> dict | None:
@@ -144,14 +144,14 @@ def undo_last(user: User, seen: int, confirm_batch: bool = False) -> int | None:
         with cursor() as cur:
             return moderation.undo_last(cur, user, seen=seen, confirm_batch=confirm_batch)
     finally:
-        data.clear()
+        caching.clear("decisions")
 
 
 def save_thresholds(user: User, new: dict[str, float]) -> dict[str, float]:
     """Set team thresholds (admins); audited."""
     with cursor() as cur:
         merged = moderation.save_thresholds(cur, user, new)
-    data.clear()
+    caching.clear("settings")
     return merged
 
 

@@ -18,6 +18,7 @@ from analytics.access import auth, privacy
 from analytics.access import sessions as session_api
 from analytics.data import build, inbox, ingest
 from analytics.models import drafts, enrichment, sentiment, toxicity
+from components import caching
 
 
 @st.cache_resource(show_spinner=False)
@@ -89,7 +90,7 @@ def enricher(path: str) -> enrichment.Enricher:
     def refresh(model: str, finished: bool) -> None:
         if finished or time.monotonic() - last[0] >= CACHE_CLEAR_S:
             last[0] = time.monotonic()
-            st.cache_data.clear()
+            caching.clear("scores")
             if model == "sentiment":
                 embedding_index.clear()
 
@@ -99,7 +100,7 @@ def enricher(path: str) -> enrichment.Enricher:
         for r in receipts:
             print(f"inbox: {ingest.summary(r['result']) if r['ok'] else 'failed: ' + r['error']}", flush=True)
         if receipts:
-            st.cache_data.clear()
+            caching.clear("posts")
         return sum(r["result"]["rows"] for r in receipts if r["ok"])
 
     worker = enrichment.Enricher(con.cursor, on_write=refresh, log=lambda msg: print(msg, flush=True),

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.analyst.filters import PostFilter
+from analytics.analyst.releases import Release
 from analytics.models import drafts
 from components import data, privacy
 from components.drafts import draft
@@ -51,10 +52,11 @@ def spike_list(f: PostFilter, spikes: pd.DataFrame, grain: str, value: str, key:
                      label=f"Export the window's posts (CSV, {len(window_posts):,} most liked)")
     st.caption(f"{value.replace('_', ' ').capitalize()} {row[value]:.3g} against a trailing median of "
                f"{row['baseline']:.3g} (robust z {row['z']:.1f}).")
-    _explanation(ex, key)
+    _explanation(ex, key, g)
 
 
-def _explanation(ex: dict, key: str) -> None:
+def _explanation(ex: dict, key: str, g: PostFilter) -> None:
+    window = (ex["start"].to_pydatetime(), ex["end"].to_pydatetime())  # what a private export of its tables counts
     with st.container(border=True):
         c = st.columns(3)
         c[0].metric("Posts in the window", f"{ex['window_posts']:,}")
@@ -65,14 +67,16 @@ def _explanation(ex: dict, key: str) -> None:
         left, mid, right = st.columns(3)
         with left:
             st.markdown("**Terms**")
-            table(ex["terms"], f"{key}_terms", "spike_terms.csv", TERM_COLUMNS, aggregate=True)
+            table(ex["terms"], f"{key}_terms", "spike_terms.csv", TERM_COLUMNS,
+                  Release("term", g, window, n=len(ex["terms"]), redact=privacy.redacting()))
         with mid:
             st.markdown("**Topics**")
-            table(ex["topics"], f"{key}_topics", "spike_topics.csv", ["topic", *TERM_COLUMNS[1:]], aggregate=True)
+            table(ex["topics"], f"{key}_topics", "spike_topics.csv", ["topic", *TERM_COLUMNS[1:]],
+                  Release("topic", g, window, n=len(ex["topics"])))
         with right:
             st.markdown("**Hashtags**")
             table(ex["hashtags"], f"{key}_tags", "spike_hashtags.csv", ["hashtag", *TERM_COLUMNS[1:]],
-                  aggregate=True)
+                  Release("hashtag", g, window, n=len(ex["hashtags"])))
         # The prompt holds only what this session may see: the model's draft is shown to it (and may quote it).
         facts = drafts.spike_summary_prompt(
             f"{ex['start']:%Y-%m-%d %H:%M} to {ex['end']:%Y-%m-%d %H:%M}",

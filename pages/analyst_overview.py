@@ -2,6 +2,7 @@
 spikes and drill-down, topics, hashtags and posts."""
 import streamlit as st
 
+from analytics.analyst.releases import Release
 from analytics.analyst.spikes import detect_spikes, volume_spikes
 from components import charts, data, privacy
 from components.auth import require
@@ -64,7 +65,7 @@ with left:
     st.plotly_chart(charts.topic_bar(privacy.labels(data.topic_summary(f), ("topic",))), width="stretch")
 with right:
     st.subheader("Top hashtags")
-    table(data.top_hashtags(f, 30), "overview_tags", "hashtags.csv", aggregate=True)
+    table(data.top_hashtags(f, 30), "overview_tags", "hashtags.csv", release=Release("hashtag", f, n=30))
 
 st.subheader("Posts")
 order = st.radio("Order", ["newest", "likes", "oldest"], horizontal=True, key="overview_order")

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
+from analytics.analyst.releases import Release
 from components import charts, data, privacy
 from components.auth import require
 from components.clouds import word_cloud_panel
@@ -35,7 +36,7 @@ if not negative.empty:
 st.caption("Topics are NMF clusters of the TF-IDF of the post texts, labelled by their top three terms.")
 table(topics.rename(columns={"posts_change_pct": "posts_change_%"}), "topics_table", "topics.csv",
       ["topic", "posts", "share", "authors", "likes", "posts_change_%", "scored", "negative_share", "net",
-       "net_change"], aggregate=True)
+       "net_change"], release=Release("topic", f, n=100))
 
 with st.expander("Most liked posts of a topic"):
     topic = st.selectbox("Topic", topics["topic"].tolist(), key="topics_pick", format_func=privacy.text)
@@ -67,7 +68,8 @@ end = datetime.combine(f.end + timedelta(days=1), datetime.min.time())
 trend = data.trending_terms(f, end - timedelta(days=span), end, redact=privacy.redacting())
 st.caption(f"Terms used more in the last {span} days than in the 14 days before, by the z-score of their "
            "log-odds ratio (informative Dirichlet prior).")
-table(trend, "topics_trending", "trending_terms.csv", aggregate=True)
+table(trend, "topics_trending", "trending_terms.csv",
+      release=Release("term", f, window=(end - timedelta(days=span), end), n=20, redact=privacy.redacting()))
 
 st.subheader("Word clouds")
 word_cloud_panel(f, "topics_cloud")

@@ -156,7 +156,10 @@ def test_rebuild_keeps_decisions_audit_claims_and_team_settings(tmp_path, small_
     from datetime import datetime, timedelta
 
     from analytics import moderation
+    from analytics.access import dp
     from analytics.access.auth import User
+    from analytics.analyst import releases
+    from analytics.analyst.filters import PostFilter
 
     db = tmp_path / "social.duckdb"
     build.build(db, small_cfg, limit=300)
@@ -168,6 +171,7 @@ def test_rebuild_keeps_decisions_audit_claims_and_team_settings(tmp_path, small_
     moderation.decide(con, mod, second[0], "approve", "no_violation", seen=None)
     moderation.save_thresholds(con, admin, {"insult": 0.7})
     store.claim(con, first[0], "mod2", datetime(2030, 1, 1), datetime(2030, 1, 1) + timedelta(minutes=10))
+    releases.release(con, "ann", releases.Release("topic", PostFilter()), 1.0)  # privacy budget spent
     before = {t: con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in store.HISTORY}
     con.close()
 
@@ -180,7 +184,8 @@ def test_rebuild_keeps_decisions_audit_claims_and_team_settings(tmp_path, small_
     (rebuild,) = con.execute("SELECT action, details->>'carried' FROM audit_log WHERE event_id > ?",
                              [max(r[0] for r in before["audit_log"])]).fetchall()
     assert rebuild[0] == "rebuild" and json.loads(rebuild[1]) == {
-        "moderation_decisions": 3, "audit_log": 4, "claims": 1, "meta": 1}
+        "moderation_decisions": 3, "audit_log": 4, "claims": 1, "dp_releases": 1, "meta": 1}
+    assert dp.spent(con, "ann") == 1.0
     new_id = moderation.decide(con, mod, second[0], "escalate", "other",  # mod2 still holds first[0]
                                seen=moderation.seen_state(con, second[0]))
     assert new_id == max(r[0] for r in before["moderation_decisions"]) + 1, "ids continue after the carried rows"

@@ -232,7 +232,8 @@ def test_every_page_shows_hostile_data_inert(page, hostile_db, tmp_path, use_db,
     real = st.download_button
     monkeypatch.setattr(st, "download_button", lambda label, data, *a, **k: exports.append(data) or real(
         label, data, *a, **k))
-    at = app_run(page, state={"privacy_redact": False}, **URL)  # an admin who turned redaction off sees it all
+    # An admin who turned redaction off and exports exact counts sees it all
+    at = app_run(page, state={"privacy_redact": False, "privacy_exact": True}, **URL)
     shown = _elements(at)
     md = MarkdownIt("commonmark")
     for source in shown["markdown"]:
@@ -276,6 +277,19 @@ def test_every_page_shows_hostile_data_inert(page, hostile_db, tmp_path, use_db,
     if page == "pages/product_feed.py":
         assert any(o.startswith("@gnp.exe · ") for o in shown["plain"]), "the picked reader, controls stripped"
 
+    # The same aggregate tables as private releases (their keys are the same hostile topics, hashtags and terms)
+    at.session_state["privacy_exact"] = False
+    at.run()
+    for key in [b.key for b in at.button if b.key and b.key.endswith("_dp")]:
+        at.button(key=key).click().run()
+    exports.clear()
+    at.run()
+    assert not at.exception and len(exports) == len(at.get("download_button"))
+    for data in exports:
+        assert not _dangerous_cells(data)
+    if page == "pages/analyst_topics.py":
+        assert '"topic","authors","share"' in " ".join(exports)
+
 
 def test_redacted_handles_are_neutralised_in_exports(hostile_db, tmp_path, use_db, app_run, monkeypatch):
     """Redaction writes '@user' into post text: those cells start with @ and must be neutralised too."""
@@ -292,8 +306,8 @@ def test_redacted_handles_are_neutralised_in_exports(hostile_db, tmp_path, use_d
 
 
 def test_every_download_goes_through_the_one_export_helper():
-    """st.download_button and to_csv appear in app.py, pages/ and components/ only inside
-    components.privacy.download, which makes every export csv_safe."""
+    """st.download_button and to_csv appear in app.py, pages/ and components/ only inside components.privacy: every
+    export's CSV comes from its _csv, which makes it redacted as the session sees it and csv_safe."""
     found = set()
     for path in sorted([ROOT / "app.py", *ROOT.glob("pages/*.py"), *ROOT.glob("components/*.py")]):
         tree = ast.parse(path.read_text())
@@ -304,8 +318,12 @@ def test_every_download_goes_through_the_one_export_helper():
                 while owner in parents and not isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     owner = parents[owner]
                 found.add((str(path.relative_to(ROOT)), getattr(owner, "name", "<module>"), node.attr))
-    assert sorted(found) == [("components/privacy.py", "download", "download_button"),
-                             ("components/privacy.py", "download", "to_csv")]
+    assert sorted(found) == [("components/privacy.py", "_csv", "to_csv"),
+                             ("components/privacy.py", "_private_download", "download_button"),
+                             ("components/privacy.py", "download", "download_button")]
     source = (ROOT / "components/privacy.py").read_text()
-    download = next(n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef) and n.name == "download")
-    assert "inert.csv_safe(export(" in ast.get_source_segment(source, download)
+    funcs = {n.name: ast.get_source_segment(source, n) for n in ast.walk(ast.parse(source))
+             if isinstance(n, ast.FunctionDef)}
+    assert "inert.csv_safe(shown(" in funcs["_csv"]
+    for name in ("download", "_private_download"):
+        assert funcs[name].count("download_button(") == funcs[name].count("_csv(") == 1, name

@@ -1,5 +1,4 @@
-"""PII redaction, pseudonyms and Laplace noise."""
-import numpy as np
+"""PII redaction and pseudonyms."""
 import pandas as pd
 import pytest
 
@@ -33,16 +32,6 @@ def test_secret_is_created_once_and_private(tmp_path, monkeypatch):
     key = privacy.pseudonym_key(tmp_path / "k")
     assert key == privacy.pseudonym_key(tmp_path / "k") and len(key) == 64
     assert (tmp_path / "k").stat().st_mode & 0o777 == 0o600
-
-
-def test_laplace_counts():
-    counts = np.full(20000, 100)
-    noisy = privacy.laplace_counts(counts, epsilon=0.5, seed=1)
-    assert noisy.dtype == np.int64 and abs(noisy.mean() - 100) < 0.1
-    assert abs(np.abs(noisy - 100).mean() - 2.0) < 0.1, "mean absolute noise of Laplace(1/eps) is 1/eps"
-    assert (privacy.laplace_counts([0, 1], 0.01, seed=2) >= 0).all()
-    with pytest.raises(ValueError):
-        privacy.laplace_counts([1], 0)
 
 
 def test_no_raw_pii_reaches_a_csv_export_with_redaction_on(small_db, use_db, tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Privacy controls for views and exports: PII redaction, pseudonymous ids, Laplace noise on aggregate counts."""
+"""Privacy controls for views and exports: PII redaction and pseudonymous ids (private counts: analytics.access.dp)."""
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +10,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 # Every pattern is linear in the text: a match starts only where a run of its characters starts (a lookbehind), and
@@ -160,13 +159,3 @@ def redact_frame(df: pd.DataFrame, key: bytes | None = None, imported: Collectio
             out.isetitem(i, s.map(redact_value))
     return out
 
-
-def laplace_counts(counts: pd.Series | np.ndarray, epsilon: float, seed: int | None = None) -> np.ndarray:
-    """Counts plus Laplace(0, 1/epsilon) noise, rounded and clipped at 0 (post-processing keeps the guarantee):
-    epsilon-differential privacy per post, since adding or removing one post changes one count by 1. An author
-    with k posts in a count is protected at k * epsilon. Smaller epsilon, more noise."""
-    if epsilon <= 0:
-        raise ValueError("epsilon must be positive")
-    values = np.asarray(counts, dtype=float)
-    noisy = values + np.random.default_rng(seed).laplace(0.0, 1.0 / epsilon, values.shape)
-    return np.clip(np.round(noisy), 0, None).astype(np.int64)

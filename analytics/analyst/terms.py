@@ -71,9 +71,19 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _raw_tokens(text.lower()) if t not in _DISCARD]
 
 
+def post_terms(text: str) -> set[str]:
+    """The distinct content words of one post (as `tokenize`)."""
+    return set(_raw_tokens(text.lower())) - _DISCARD
+
+
 def _doc_freq(texts: list[str]) -> Counter:
     """How many of `texts` contain each term."""
-    return Counter(chain.from_iterable(set(_raw_tokens(t.lower())) - _DISCARD for t in texts))
+    return Counter(chain.from_iterable(map(post_terms, texts)))
+
+
+def redacted(text: str) -> str:
+    """`text` redacted for tokenising: no part of an email, phone number, link or handle becomes a term."""
+    return _MASKS.sub(" ", privacy.redact(text))
 
 
 def _selection(f: PostFilter) -> tuple[str, list]:
@@ -95,8 +105,7 @@ def _sample_texts(con: duckdb.DuckDBPyConnection, from_where: str, params: list,
     # A hash threshold rather than ORDER BY hash() LIMIT: no sort, and the sample is the same on every call.
     rows = con.execute(f"SELECT p.text {from_where} AND hash(p.post_id) < ?::UBIGINT ORDER BY hash(p.post_id) LIMIT ?",
                        params + [_cutoff(total, sample), sample]).fetchall()
-    # Redacted before tokenising: no part of an email, phone number, link or handle becomes a term.
-    return [_MASKS.sub(" ", privacy.redact(r[0])) for r in rows] if redact else [r[0] for r in rows]
+    return [redacted(r[0]) for r in rows] if redact else [r[0] for r in rows]
 
 
 def term_counts(con: duckdb.DuckDBPyConnection, f: PostFilter, limit: int = 200, sample: int = 10000,

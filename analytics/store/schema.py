@@ -78,6 +78,17 @@ CREATE TABLE IF NOT EXISTS audit_log (
     details     JSON,
     created_at  TIMESTAMP NOT NULL DEFAULT current_localtimestamp()
 );
+CREATE SEQUENCE IF NOT EXISTS release_seq;
+CREATE TABLE IF NOT EXISTS dp_releases (   -- differentially private exports: each user's spent privacy budget
+    release_id BIGINT PRIMARY KEY DEFAULT nextval('release_seq'),
+    username   VARCHAR NOT NULL,
+    spec_key   VARCHAR NOT NULL,
+    spec       JSON NOT NULL,
+    epsilon    DOUBLE NOT NULL,
+    delta      DOUBLE NOT NULL,
+    result     JSON NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
 CREATE TABLE IF NOT EXISTS claims (       -- who is working on a queued post; mutable state, not audit
     post_id    VARCHAR PRIMARY KEY,
     moderator  VARCHAR NOT NULL,
@@ -104,7 +115,7 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
-APPEND_ONLY = ("moderation_decisions", "audit_log")
+APPEND_ONLY = ("moderation_decisions", "audit_log", "dp_releases")
 KEYS = {
     "users": ("user_id",),
     "posts": ("post_id",),

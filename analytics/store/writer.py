@@ -96,7 +96,7 @@ def append_audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target
     return event_id
 
 
-HISTORY = ("moderation_decisions", "audit_log", "claims")  # what people did: never lost to a rebuild
+HISTORY = ("moderation_decisions", "audit_log", "claims", "dp_releases")  # what people did: never lost to a rebuild
 
 
 def carry_history(con: duckdb.DuckDBPyConnection, old: str | Path) -> dict[str, int]:
@@ -113,7 +113,7 @@ def carry_history(con: duckdb.DuckDBPyConnection, old: str | Path) -> dict[str, 
             con.execute("DETACH old_store")
         # DuckDB cannot restart a sequence: draw it up to the highest copied id, so the next append follows it.
         for table, key, seq in (("moderation_decisions", "decision_id", "decision_seq"),
-                                ("audit_log", "event_id", "audit_seq")):
+                                ("audit_log", "event_id", "audit_seq"), ("dp_releases", "release_id", "release_seq")):
             con.execute(f"SELECT max(nextval('{seq}')) FROM range((SELECT coalesce(max({key}), 0) FROM {table}))"
                         ).fetchall()
     return copied
