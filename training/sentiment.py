@@ -444,7 +444,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--limit", type=int, default=None, help="use only this many tweets (smoke runs)")
     p.add_argument("--out", type=Path, default=S.WEIGHTS_DIR, help="where the artifacts and eval JSON go")
+    z = sub.add_parser("sentiment-zh", help="Chinese sentiment: logistic regression on multilingual-e5 vectors")
+    z.add_argument("--n-train", type=int, default=6000, help="training reviews (e5 embeds ~25 per second)")
+    z.add_argument("--n-test", type=int, default=1500, help="held-out reviews to evaluate on")
     args = parser.parse_args(argv)
+    if args.what == "sentiment-zh":
+        from training import sentiment_zh
+
+        sentiment_zh.run(args.n_train, args.n_test)
+        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     if args.threads:

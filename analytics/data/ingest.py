@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import moderation, store
-from analytics.data import inbox
+from analytics.data import inbox, language
 from analytics.data.corpus import extract_hashtags
 
 REQUIRED = ("post_id", "author_id", "created_at", "text")
@@ -48,7 +48,6 @@ MAX_TEXT_CHARS = 10_000        # longer post text is rejected
 MAX_PROBLEMS = 50              # problems listed in an error message; the rest are counted
 MAX_EPOCH_SECONDS = 1e11       # larger numbers are probably milliseconds, which we do not guess at
 CSV_FIELD_LIMIT = 16 * 1024 * 1024
-DEFAULT_LANG = "und"
 
 _SYNONYMS = {  # for the "did you mean --map ..." hint only
     "post_id": {"id", "post", "postid", "tweet_id", "status_id", "message_id", "uuid"},
@@ -462,6 +461,13 @@ class Batch:
     users: pd.DataFrame
 
 
+def _languages(rows: list[dict]) -> list[str]:
+    """Each row's language: as given, else detected from its text (analytics.data.language)."""
+    missing = [i for i, r in enumerate(rows) if not r["lang"]]
+    found = dict(zip(missing, language.detect([rows[i]["text"] for i in missing])))
+    return [r["lang"] or found[i] for i, r in enumerate(rows)]
+
+
 def load_file(path: str | Path, mapping: dict[str, str] | None = None, fmt: str | None = None,
               encoding: str = "utf-8", name: str | None = None) -> Batch:
     """Read and validate a whole file without touching the database; raise IngestError listing every problem."""
@@ -482,7 +488,7 @@ def load_file(path: str | Path, mapping: dict[str, str] | None = None, fmt: str 
         "author_id": pd.Series([r["author_id"] for r in rows], dtype=object),
         "created_at": pd.Series([r["created_at"] for r in rows], dtype="datetime64[us]"),
         "text": pd.Series([r["text"] for r in rows], dtype=object),
-        "lang": pd.Series([r["lang"] or DEFAULT_LANG for r in rows], dtype=object),
+        "lang": pd.Series(_languages(rows), dtype=object),
         "hashtags": pd.Series([r["hashtags"] for r in rows], dtype=object),
         "topic": pd.Series([r["topic"] for r in rows], dtype=object),
         "parent_id": pd.Series([r["parent_id"] for r in rows], dtype=object),

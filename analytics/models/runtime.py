@@ -14,8 +14,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from analytics.models import sentiment, toxicity
-from analytics.models.registry import SENTIMENT_LABELS, TOXICITY_LABELS
+from analytics.data import language
+from analytics.models import multilingual, sentiment, sentiment_zh, toxicity
+from analytics.models.registry import SENTIMENT_LABELS, SENTIMENT_ZH_LANGS, TOXICITY_LABELS
 
 _threads_lock = threading.Lock()
 _threads_set = False
@@ -50,13 +51,21 @@ def batched(texts: Sequence[str], fn: Callable[[list[str]], tuple[np.ndarray, ..
     return tuple(np.concatenate([p[k] for p in parts])[inverse] for k in range(len(parts[0])))
 
 
-def sentiment_and_embedding(texts: Sequence[str], batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One encoder pass: (sentiment probabilities (n, 3) in SENTIMENT_LABELS order, normalised embeddings (n, 384))."""
+def sentiment_and_embedding(texts: Sequence[str], batch_size: int | None = None,
+                            langs: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One MiniLM pass: (sentiment probabilities (n, 3) in SENTIMENT_LABELS order, normalised embeddings (n, 384)).
+    Chinese texts (by `langs`, detected when None) get their probabilities from the Chinese head on
+    multilingual-e5 vectors instead (negative or positive: neutral is 0)."""
     if not texts:
         return np.zeros((0, 3), np.float32), np.zeros((0, 384), np.float32)
     set_threads()
     model = sentiment.load()
-    return batched(list(texts), model.forward, batch_size or default_batch_size())
+    probs, emb = batched(list(texts), model.forward, batch_size or default_batch_size())
+    langs = language.detect(texts) if langs is None else langs
+    zh = [i for i, lang in enumerate(langs) if lang in SENTIMENT_ZH_LANGS]
+    if zh:
+        probs[zh] = sentiment_zh.probs(multilingual.encode([texts[i] for i in zh]))
+    return probs, emb
 
 
 def toxicity_probs(texts: Sequence[str]) -> np.ndarray:

