@@ -30,6 +30,9 @@ def queue_settings(key: str, topics: list[str], team: dict[str, float]) -> dict:
         topic = st.multiselect("Topics", topics, key=f"{key}_topics")
         author = st.text_input("Author handle", key=f"{key}_author").strip().lstrip("@")
         escalated = st.checkbox("Include escalated posts", key=f"{key}_escalated")
+        unscreened = st.checkbox("Include posts the toxicity model cannot screen", key=f"{key}_unscreened",
+                                 help="Posts in languages other than English, which its English vocabulary cannot "
+                                      "read; they come after the flagged posts, marked 'not screened'.")
         with st.expander("Thresholds per label"):
             st.caption("Start at the team's thresholds (an admin sets them on the Quality page); changes here "
                        "only affect this session's queue.")
@@ -37,7 +40,7 @@ def queue_settings(key: str, topics: list[str], team: dict[str, float]) -> dict:
                           for label in moderation.LABELS}
         mask = st.toggle("Mask offending words until revealed", value=True, key=f"{key}_mask")
     return {"thresholds": thresholds, "order": order, "labels": labels or None, "topics": tuple(topic),
-            "author": author or None, "include_escalated": escalated, "mask": mask}
+            "author": author or None, "include_escalated": escalated, "unscreened": unscreened, "mask": mask}
 
 
 def _masked(pairs: list[tuple[str, float]]) -> str:
@@ -73,6 +76,9 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
                                               sum(a >= MASK_AT for _, a in pairs), key))
         else:
             st.markdown(attribution_markdown(pairs, threshold=MASK_AT, neg_color="gray"))
+        if item["max_label"] == moderation.NOT_SCREENED:
+            st.warning(f"Not screened by the toxicity model: this post is in '{escape_md(item['lang'] or 'und')}', "
+                       "and the model reads English only. Its scores below mean nothing; read the post.")
         scores = {label: float(item[label]) for label in moderation.LABELS}
         st.dataframe({"label": list(scores), "score": [round(s, 3) for s in scores.values()],
                       "threshold": [thresholds[label] for label in scores],
@@ -98,7 +104,7 @@ def claim_next(user: User, s: dict) -> str | None:
     """Claim the next item for `user` under settings `s` (another moderator's live claim is skipped)."""
     with cursor() as cur:
         return moderation.claim_next(cur, user, s["thresholds"], s["order"], s["labels"], s["topics"],
-                                     s["author"], s["include_escalated"])
+                                     s["author"], s["include_escalated"], unscreened=s["unscreened"])
 
 
 def decide(user: User, post_id: str, seen: int | None, action: str, reason: str, note: str | None) -> int:

@@ -106,7 +106,10 @@ c[1].metric("Being reviewed", f"{stats['claimed']:,}")
 c[2].metric("Escalated", f"{stats['escalated']:,}")
 c[3].metric("Oldest waiting", "–" if stats["oldest_age"] is None else f"{stats['oldest_age'].days} days")
 
-QUERY = {k: s[k] for k in ("thresholds", "order", "labels", "topics", "author", "include_escalated")}
+QUERY = {k: s[k] for k in ("thresholds", "order", "labels", "topics", "author", "include_escalated", "unscreened")}
+if stats["unscreened"] and not s["unscreened"]:
+    st.caption(f"{stats['unscreened']:,} undecided posts are in languages the toxicity model cannot screen: tick "
+               "'Include posts the toxicity model cannot screen' in the sidebar to review them.")
 
 
 def waiting():
@@ -129,7 +132,8 @@ if not item:
         st.success("Nothing to review with these settings.")
 else:
     item = item[0]
-    st.subheader(f"Flagged for {item['max_label']} ({item['max_score']:.2f})")
+    st.subheader("Not screened by the toxicity model" if item["max_label"] == moderation.NOT_SCREENED
+                 else f"Flagged for {item['max_label']} ({item['max_score']:.2f})")
     review_card(item, s["mask"], s["thresholds"], "queue")
     with st.expander("Draft a notice to the author (for a removal)"):
         code = st.session_state.get("queue_reason_remove", moderation.reason_codes("remove")[0])

@@ -80,7 +80,7 @@ def test_policy():
 def test_queue_orders_and_columns(con):
     q = moderation.queue(con, now=T)
     assert ids(q) == ["p1", "p5", "p2", "p3"]  # by max_score; p4 below every threshold, p6 only has a stale score
-    assert list(q.columns) == ["post_id", "created_at", "handle", "author_id", "topic", "text", "parent_id",
+    assert list(q.columns) == ["post_id", "created_at", "handle", "author_id", "topic", "text", "parent_id", "lang",
                                "max_label", "max_score", *LABELS, "followers", "interactions", "reach", "state",
                                "decision_id", "claimed_by"]
     p2 = q.set_index("post_id").loc["p2"]
@@ -93,6 +93,26 @@ def test_queue_orders_and_columns(con):
     assert ids(moderation.queue(con, limit=2, now=T)) == ["p1", "p5"]
     with pytest.raises(ValueError):
         moderation.queue(con, order="random")
+
+
+def test_posts_the_toxicity_model_cannot_screen_are_marked_and_listed_on_request(con):
+    """A Chinese post scored harmless by the English model is not passed silently: the stats count it and the queue
+    lists it on request, after the flagged posts, as 'not screened'; a Chinese post the model did flag stays
+    flagged."""
+    store.upsert(con, "posts", pd.DataFrame({
+        "post_id": ["z1", "z2"], "author_id": "b", "created_at": [datetime(2026, 1, 10), datetime(2026, 1, 11)],
+        "text": ["你这个蠢货，滚出去", "fuck 你"], "lang": "zh", "topic": "t1", "source": "test"}))
+    store.upsert(con, "model_scores", tox_rows({"z1": {"toxic": 0.02}, "z2": {"toxic": 0.95}}))
+    assert "z1" not in ids(moderation.queue(con, now=T)) and "z2" in ids(moderation.queue(con, now=T))
+    assert moderation.queue_stats(con, now=T)["unscreened"] == 2  # undecided posts in other languages
+    q = moderation.queue(con, now=T, unscreened=True)
+    assert ids(q) == ["z2", "p1", "p5", "p2", "p3", "z1"], "after the flagged ones in score order"
+    z1 = q.set_index("post_id").loc["z1"]
+    assert (z1.max_label, z1.lang) == (moderation.NOT_SCREENED, "zh") and math.isnan(z1.max_score)
+    assert q.set_index("post_id").loc["z2"].max_label == "toxic"
+    assert moderation.claim_next(con, MOD, order="newest", now=T, unscreened=True) == "z2"
+    moderation.decide(con, MOD, "z1", "approve", "no_violation", seen=None)
+    assert moderation.queue_stats(con, now=T)["unscreened"] == 1
 
 
 def test_queue_thresholds_per_label_and_filters(con):
@@ -352,7 +372,7 @@ def test_flag_precision_stats_and_tuner(con):
     moderation.claim_next(con, MOD2, labels=["threat"], now=T)
     stats = moderation.queue_stats(con, now=T)
     assert stats == {"size": 2, "claimed": 1, "escalated": 0, "oldest_age": T - datetime(2026, 1, 3),
-                     "median_age": T - datetime(2026, 1, 4)}
+                     "median_age": T - datetime(2026, 1, 4), "unscreened": 0}
     tuner = moderation.threshold_tuner(con, "toxic", [0.5, 0.7, 0.95])
     assert tuner[["threshold", "queue_items", "decided", "removed"]].values.tolist() == [
         [0.5, 2, 1, 1], [0.7, 1, 1, 1], [0.95, 0, 0, 0]]

@@ -187,7 +187,9 @@ def test_models_page_shows_computed_metrics_and_tries_text(small_db, use_db, tmp
     assert (calibration[1]["x"], calibration[1]["y"]) == ([b["mean_confidence"] for b in used],
                                                           [b["accuracy"] for b in used])
     assert f"Expected calibration error {ev['expected_calibration_error']:.3f}" in [c.value for c in at.caption]
-    per_class = at.dataframe[0].value
+    by_language = at.dataframe[0].value
+    assert by_language.to_dict("records") == models.accuracy_by_language()
+    per_class = at.dataframe[1].value
     pd.testing.assert_frame_equal(per_class, pd.DataFrame(ev["per_class"]).T, check_dtype=False)
 
     at.text_area[0].input("you are an idiot").run()
@@ -254,6 +256,6 @@ def test_topics_page(full_db, use_db, app_run):
     use_db(full_db)
     at = app_run("pages/analyst_topics.py")
     tables = [d.value for d in at.dataframe]
-    assert len(tables[0]) == 10 and {"topic", "posts", "posts_change_%"} <= set(tables[0].columns)
+    assert len(tables[0]) == 11 and {"topic", "posts", "posts_change_%"} <= set(tables[0].columns)
     assert any("term" in t.columns for t in tables), "trending terms and word-cloud counts"
     assert at.get("image"), "a word cloud is drawn"

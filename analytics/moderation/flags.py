@@ -8,7 +8,7 @@ from typing import Iterable
 import duckdb
 
 from analytics.models.registry import TOXICITY_LABELS as LABELS
-from analytics.models.registry import model_key
+from analytics.models.registry import TOXICITY_LANGS, model_key
 from analytics.store.sql import STATES_CTE
 
 SCORES_CTE = ("tox AS (SELECT post_id, "
@@ -42,20 +42,31 @@ def flag_condition(thresholds: dict[str, float],
     return labels, f"({cond})", {f"th_{label}": float(thresholds[label]) for label in labels}
 
 
+NOT_SCREENED = "not screened"  # the queue's label for a post in a language the toxicity model cannot read
+
+
 def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None,
-                 include_escalated: bool) -> tuple[str, dict]:
+                 include_escalated: bool, unscreened: bool = False) -> tuple[str, dict]:
     """CTEs ending in `flagged`: scored posts over threshold, undecided (or escalated), with their standing
-    decision_id (NULL while undecided) and any live claim."""
+    decision_id (NULL while undecided) and any live claim. With `unscreened`, also every post in a language the
+    toxicity model cannot screen (not in TOXICITY_LANGS) that it did not flag: max_label NOT_SCREENED, max_score
+    NULL."""
     labels, cond, params = flag_condition(thresholds, labels)
     cols = [f'tox."{label}"' for label in labels]
     top = f"greatest({', '.join(cols)})"
     top_label = "CASE " + " ".join(f"WHEN {c} = {top} THEN '{label}'" for c, label in zip(cols, labels)) + " END"
+    if unscreened:
+        params["screened"] = list(TOXICITY_LANGS)
+        other = f"(coalesce(p.lang, 'und') NOT IN (SELECT unnest($screened::VARCHAR[])) AND NOT {cond})"
+        top_label = f"CASE WHEN {other} THEN '{NOT_SCREENED}' ELSE {top_label} END"
+        top = f"CASE WHEN {other} THEN NULL ELSE {top} END"
+        cond = f"({cond} OR {other})"
     states = "s.state IS NULL OR s.state = 'escalate'" if include_escalated else "s.state IS NULL"
     all_cols = ", ".join(f'tox."{label}"' for label in LABELS)
     return f"""{SCORES_CTE}, {STATES_CTE},
         live_claims AS (SELECT post_id, moderator AS claimed_by FROM claims WHERE expires_at > $now),
         flagged AS (
-            SELECT p.post_id, p.created_at, u.handle, p.author_id, p.topic, p.text, p.parent_id,
+            SELECT p.post_id, p.created_at, u.handle, p.author_id, p.topic, p.text, p.parent_id, p.lang,
                    {top_label} AS max_label, {top} AS max_score, {all_cols},
                    coalesce(s.state, 'undecided') AS state, s.decision_id, c.claimed_by
             FROM tox JOIN posts p USING (post_id) LEFT JOIN users u ON u.user_id = p.author_id

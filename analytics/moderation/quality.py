@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.models.registry import DEFAULT_THRESHOLDS
+from analytics.models.registry import DEFAULT_THRESHOLDS, TOXICITY_LANGS
 from analytics.models.registry import TOXICITY_LABELS as LABELS
 from analytics.moderation.flags import SCORES_CTE, flag_condition, flagged_ctes, period, query_params, run
 from analytics.store.sql import STATES_CTE
@@ -33,7 +33,8 @@ def queue_stats(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = D
                 now: datetime | None = None) -> dict:
     """The whole queue (claimed items included): size, claimed (live claims), escalated (flagged posts waiting
     in that state, not counted in size), oldest_age and median_age of the undecided items (timedelta; None if
-    the queue is empty)."""
+    the queue is empty), and unscreened: undecided posts in languages the toxicity model cannot screen (the queue
+    lists them on request)."""
     ctes, flag_params = flagged_ctes(thresholds, None, include_escalated=True)
     size, claimed, escalated, oldest, median = run(con, f"""WITH {ctes}
         SELECT count(*) FILTER (state = 'undecided'), count(claimed_by) FILTER (state = 'undecided'),
@@ -41,9 +42,13 @@ def queue_stats(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = D
                max(epoch($now) - epoch(created_at)) FILTER (state = 'undecided'),
                median(epoch($now) - epoch(created_at)) FILTER (state = 'undecided')
         FROM flagged""", query_params(now, **flag_params)).fetchall()[0]
+    (unscreened,), = con.execute(f"""WITH {STATES_CTE}
+        SELECT count(*) FROM posts p LEFT JOIN states s USING (post_id)
+        WHERE s.state IS NULL AND coalesce(p.lang, 'und') NOT IN (SELECT unnest(?::VARCHAR[]))""",
+                                 [list(TOXICITY_LANGS)]).fetchall()
     age = lambda s: timedelta(seconds=s) if s is not None else None  # noqa: E731
     return {"size": size, "claimed": claimed, "escalated": escalated, "oldest_age": age(oldest),
-            "median_age": age(median)}
+            "median_age": age(median), "unscreened": unscreened}
 
 
 def flag_precision(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = DEFAULT_THRESHOLDS) -> pd.DataFrame:
