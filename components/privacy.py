@@ -17,20 +17,18 @@ from components.resources import cursor, pseudonym_key
 REDACT, EXACT, EPSILON = "privacy_redact", "privacy_exact", "privacy_epsilon"
 
 
+def _user():
+    from components.auth import current_user  # components.auth imports the post cards, which import this module
+
+    return current_user()
+
+
 def current() -> privacy.Policy:
     """The privacy policy of the signed-in user, decided by their role on the server (analytics.access.privacy.policy);
     only an admin's own session toggle counts, and it defaults to redacted."""
-    from components.auth import current_user  # components.auth imports the post cards, which import this module
-
-    user = current_user()
+    user = _user()
     choice = st.session_state.get(REDACT) if user is not None and user.role == "admin" else None
     return privacy.policy(user, choice)
-
-
-def _user():
-    from components.auth import current_user
-
-    return current_user()
 
 
 @cached("releases")
