@@ -1,20 +1,7 @@
 """PII redaction and pseudonyms."""
 import pandas as pd
-import pytest
 
 from analytics.access import privacy
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("mail me at jane.doe+x@example.co.uk now", "mail me at [email] now"),
-    ("call +1 (415) 555-0199 or 020 7946 0958", "call [phone] or [phone]"),
-    ("reset: https://acme.io/reset?token=abc123 ok", "reset: [url] ok"),
-    ("doc https://d.io/s/AbCdEfGhIjKlMnOpQrSt", "doc [url]"),
-    ("thanks @united for nothing", "thanks @user for nothing"),
-    ("flight 2026-10-17 delayed 45 min, see https://united.com", "flight 2026-10-17 delayed 45 min, see https://united.com"),
-])
-def test_redact(text, expected):
-    assert privacy.redact(text) == expected
 
 
 def test_redact_frame_pseudonymises_ids_consistently():

@@ -42,6 +42,14 @@ def test_policy_by_role():
 # --- the patterns --------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, expected", [
+    # the basics: an email, phone numbers, a link with a token, a long opaque link, a handle
+    ("mail me at jane.doe+x@example.co.uk now", "mail me at [email] now"),
+    ("call +1 (415) 555-0199 or 020 7946 0958", "call [phone] or [phone]"),
+    ("reset: https://acme.io/reset?token=abc123 ok", "reset: [url] ok"),
+    ("doc https://d.io/s/AbCdEfGhIjKlMnOpQrSt", "doc [url]"),
+    ("thanks @united for nothing", "thanks @user for nothing"),
+    ("flight 2026-10-17 delayed 45 min, see https://united.com",
+     "flight 2026-10-17 delayed 45 min, see https://united.com"),
     # handles: after CJK text, glued to RT, with a fullwidth or small at sign
     ("你好@张三 你好", "你好@user 你好"),
     ("RT@john: same here", "RT@user: same here"),
