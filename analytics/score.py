@@ -1,6 +1,7 @@
-"""Score posts with the sentiment and toxicity models; resumable (already-scored posts are skipped).
+"""Score posts with the sentiment and toxicity models and store their multilingual embeddings; resumable (posts
+already done are skipped).
 
-Usage: python -m analytics.score --all [--model sentiment|toxicity] [--limit N] [--db PATH]
+Usage: python -m analytics.score --all [--model sentiment|toxicity|embedding] [--limit N] [--db PATH]
 Ctrl-C keeps every finished chunk; run the same command again to continue.
 """
 from __future__ import annotations

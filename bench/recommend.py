@@ -68,7 +68,7 @@ def bench(db: Path, users: int, runs: int, borrow_from: Path | None) -> dict:
                         "table's primary-key index, so embedding lookups are if anything slower than on a real store)")
             else:
                 note = ("NO EMBEDDINGS: semantic relevance is 0 and the similar-posts source is off; store them "
-                        f"with `.venv/bin/python -m analytics.score --all --model sentiment --db {db}`")
+                        f"with `.venv/bin/python -m analytics.score --all --model embedding --db {db}`")
         index = feed.EmbeddingIndex.build(con)
         out = {"note": note, "index_ms": index.build_ms, "index_rows": len(index), "users": {}}
         for user in pick_users(con, users):

@@ -158,6 +158,11 @@ def model_speed() -> dict:
     return models().measure(texts)
 
 
+@st.cache_data(max_entries=1, show_spinner="Checking cross-lingual neighbours…")
+def crosslingual() -> pd.DataFrame:
+    return pd.DataFrame(models().crosslingual())
+
+
 @cached("posts", "scores")
 def model_coverage(f: PostFilter) -> dict[str, tuple[int, int]]:
     return _run(coverage.coverage, f)

@@ -33,7 +33,7 @@ def status_bar() -> None:
 def model_table() -> pd.DataFrame:
     """Per model: posts with a current score, total, share, speed and time left of the pass in flight."""
     s = worker().status()
-    rows = [{"model": name + (" + embeddings" if name == "sentiment" else ""), "scored": m.done, "posts": m.total,
+    rows = [{"model": name, "scored": m.done, "posts": m.total,
              "share": m.done / m.total if m.total else 1.0, "posts/s": m.rate if s.current == name else None,
              "minutes left": m.eta_s / 60 if s.current == name and m.eta_s is not None else None}
             for name, m in (s.models or {}).items()]
@@ -47,7 +47,8 @@ def waiting_note(f: PostFilter, name: str = "sentiment") -> tuple[int, int]:
     if n < total:
         how = ("the background enrichment is scoring them (progress in the sidebar)" if worker().running else
                "background enrichment is off here (SOCIAL_ENRICH=0), so they wait for `python -m analytics.score`")
-        st.info(f"{total - n:,} of {total:,} posts in this selection have no {name} score yet: {how}. "
+        what = "embedding" if name == "embedding" else f"{name} score"
+        st.info(f"{total - n:,} of {total:,} posts in this selection have no {what} yet: {how}. "
                 f"Until then this covers the {n:,} scored ones.")
     return n, total
 

@@ -91,7 +91,7 @@ def enricher(path: str) -> enrichment.Enricher:
         if finished or time.monotonic() - last[0] >= CACHE_CLEAR_S:
             last[0] = time.monotonic()
             caching.clear("scores")
-            if model == "sentiment":
+            if model == "embedding":
                 embedding_index.clear()
 
     def intake(cur: duckdb.DuckDBPyConnection) -> int:

@@ -83,11 +83,11 @@ with st.sidebar:
                                                                         popularity=0.5, recency=0.2,
                                                                         sentiment_fit=0.0), 1.0)
 
-# Similarity and toxicity screening need the candidate window's posts scored (sentiment gives the embeddings).
+# Similarity, sentiment fit and toxicity screening need the candidate window's posts enriched.
 end = data.data_end()
 recent = PostFilter(start=(end - timedelta(days=settings_a.window_days)).date(), end=end.date())
-waiting_note(recent, "sentiment")
-waiting_note(recent, "toxicity")
+for model in ("embedding", "sentiment", "toxicity"):
+    waiting_note(recent, model)
 
 feed = data.feed(reader, weights_a, settings_a)
 for note in feed.notes:

@@ -36,15 +36,16 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def fresh(full_db, tmp_path_factory) -> Path:
     """The sample store as `make run` first serves it: no toxicity scores, so the worker must fill the review queue.
-    Only the sentiment the analyst and feed journeys read is there already (the worker would get to it within
-    minutes; the journeys should not wait for it). Built once for the module; every journey runs on its own copy."""
+    Only the sentiment and embeddings the analyst and feed journeys read are there already (the worker would get to
+    them within minutes; the journeys should not wait for them). Built once for the module; every journey runs on
+    its own copy."""
     db = Path(shutil.copy(full_db, tmp_path_factory.mktemp("e2e") / "fresh.duckdb"))
     con = store.connect(db)
     end = con.execute("SELECT max(created_at) FROM posts").fetchone()[0]
-    for f in (PostFilter(start=date(2026, 9, 1), end=date(2026, 9, 30), topics=(APPLE,)),
-              PostFilter(start=(end - timedelta(days=7)).date(), end=end.date()),
-              PostFilter(start=date(2026, 10, 1), end=date(2026, 10, 31), lang="zh")):
-        scoring.score_posts(con, f, names=["sentiment"])
+    for f, names in ((PostFilter(start=date(2026, 9, 1), end=date(2026, 9, 30), topics=(APPLE,)), ["sentiment"]),
+                     (PostFilter(start=(end - timedelta(days=7)).date(), end=end.date()), ["sentiment", "embedding"]),
+                     (PostFilter(start=date(2026, 10, 1), end=date(2026, 10, 31), lang="zh"), ["sentiment"])):
+        scoring.score_posts(con, f, names=names)
     con.close()
     return db
 

@@ -164,7 +164,8 @@ def test_reimport_with_new_text_drops_scores_and_reopens_decisions(con, tmp_path
     assert json.loads(details)["text_changes"] == [
         {"post_id": "p1", "old_sha256": sha("Hello #World and #python"), "new_sha256": sha(edited)}]
     assert json.loads(details)["reopened_decisions"] == [decision]
-    assert scoring.score_posts(con) == {"sentiment": 1, "toxicity": 1}, "only the changed post is scored again"
+    assert scoring.score_posts(con) == {"sentiment": 1, "toxicity": 1, "embedding": 1}, \
+        "only the changed post is scored again"
     assert moderation.queue(con)["post_id"].tolist() == ["p1"], "the edited post is back in the queue, flagged"
 
 

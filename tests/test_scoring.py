@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from analytics import store
@@ -24,14 +25,27 @@ def test_scores_and_embeddings_are_upserted_once(db):
     con = store.connect(db)
     ids = coverage.unscored(con, "sentiment", limit=40)
     done = scoring.score_posts(con, post_ids=ids, chunk=16)
-    assert done == {"sentiment": 40, "toxicity": 40}
+    assert done == {"sentiment": 40, "toxicity": 40, "embedding": 40}
     rows = con.execute("SELECT model_id, count(*), count(DISTINCT post_id) FROM model_scores GROUP BY 1 ORDER BY 1").fetchall()
     assert [r[1:] for r in rows] == [(40, 40), (40, 40)]
-    assert con.execute("SELECT count(*), min(len(vec)) FROM embeddings").fetchone() == (40, 384)
+    assert con.execute("SELECT count(*), min(len(vec)), any_value(model_id) FROM embeddings").fetchone() == \
+        (40, 384, "multilingual-e5-small")
     (js,), = con.execute("SELECT scores FROM model_scores WHERE model_id = 'minilm-sentiment' LIMIT 1").fetchall()
     assert set(__import__("json").loads(js)) == {"negative", "neutral", "positive"}
-    assert scoring.score_posts(con, post_ids=ids) == {"sentiment": 0, "toxicity": 0}  # never scored twice
+    assert scoring.score_posts(con, post_ids=ids) == {"sentiment": 0, "toxicity": 0, "embedding": 0}  # never twice
+    assert coverage.unscored(con, "embedding", post_ids=ids) == []
     assert coverage.unscored(con, "toxicity", post_ids=ids) == []
+
+
+def test_new_embeddings_replace_those_of_an_earlier_encoder(db):
+    con = store.connect(db)
+    ids = coverage.unscored(con, "embedding", limit=3)
+    store.upsert(con, "embeddings", pd.DataFrame({"post_id": ids, "model_id": "minilm-sentiment",
+                                                  "model_version": "old", "vec": [[0.0] * 384] * 3}))
+    assert coverage.unscored(con, "embedding", post_ids=ids) == ids, "an older encoder's vectors are not current"
+    assert scoring.score_posts(con, post_ids=ids, names=["embedding"]) == {"embedding": 3}
+    assert con.execute("SELECT DISTINCT model_id FROM embeddings WHERE post_id IN (SELECT unnest(?::VARCHAR[]))",
+                       [ids]).fetchall() == [("multilingual-e5-small",)]
 
 
 def test_interrupted_run_keeps_finished_chunks_and_resumes(db):

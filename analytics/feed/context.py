@@ -97,7 +97,7 @@ def persona_context(con: duckdb.DuckDBPyConnection, topics: Sequence[str] = (), 
                     as_of: datetime | None = None, sample: int = 500) -> UserContext:
     """A cold-start reader with no history, interested in `topics` and/or described by `interest_text`.
 
-    The interest vector is the text's embedding (analytics.models, which loads the sentiment encoder) or else the
+    The interest vector is the text's embedding (analytics.models, which loads the multilingual encoder) or else the
     mean embedding of the `sample` newest posts in those topics.
     """
     if not topics and not (interest_text or "").strip():

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.feed.context import IS_POSITIVE, user_context
-from analytics.feed.index import EmbeddingIndex, embeddings
+from analytics.feed.index import EmbeddingIndex, embeddings, relatedness
 from analytics.feed.pipeline import Settings, Weights, popular, recommend
 
 STRATEGIES = ("pipeline", "popularity", "random")
@@ -50,12 +50,13 @@ def catalogue_coverage(lists: Sequence[Sequence[str]], catalogue_size: int) -> f
     return len({p for items in lists for p in items}) / catalogue_size if catalogue_size else math.nan
 
 
-def intra_list_diversity(vecs: np.ndarray) -> float:
-    """1 - mean cosine over the pairs of (L2-normalised) rows; NaN with fewer than two rows."""
+def intra_list_diversity(vecs: np.ndarray, typical: float = 0.0) -> float:
+    """1 - mean relatedness (cosine rescaled over `typical`, the feed's similarity) over the pairs of
+    (L2-normalised) rows; NaN with fewer than two rows."""
     n = len(vecs)
     if n < 2:
         return math.nan
-    sims = vecs @ vecs.T
+    sims = relatedness(vecs @ vecs.T, typical)
     return 1 - float(sims[np.triu_indices(n, 1)].mean())
 
 
@@ -138,7 +139,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, cutoff: datetime, k: int = 10, n_us
             f"precision@{k}": [precision_at_k(f, r, k) for f, r in zip(lists, relevant)],
             f"recall@{k}": [recall_at_k(f, r, k) for f, r in zip(lists, relevant)],
             f"ndcg@{k}": [ndcg_at_k(f, r, k) for f, r in zip(lists, relevant)],
-            "diversity": [intra_list_diversity(_vectors(con, f, index)) for f in lists],
+            "diversity": [intra_list_diversity(_vectors(con, f, index), index.typical) for f in lists],
             "novelty": [novelty(f, share) for f in lists],
         }
         for metric, values in per_user.items():

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.feed.context import IS_POSITIVE, IS_PROOF, UserContext, resolve
-from analytics.feed.index import EmbeddingIndex, embeddings, stack
+from analytics.feed.index import EmbeddingIndex, embeddings, relatedness, stack
 from analytics.feed.wording import count, handles, short
 from analytics.models.registry import DEFAULT_THRESHOLDS, model_key
 from analytics.models.registry import TOXICITY_LABELS as LABELS
@@ -120,7 +120,8 @@ def similar(index: EmbeddingIndex, ctx: UserContext, since: datetime, limit: int
         return pd.DataFrame(columns=_SOURCE_COLUMNS)
     hits = index.search(ctx.interest, limit, since, ctx.as_of, ctx.followees)
     return pd.DataFrame({"post_id": hits["post_id"], "created_at": hits["created_at"], "source": "similar",
-                         "evidence": [f"cosine {c:.2f} to your interests" for c in hits["cosine"]]})
+                         "evidence": [f"similarity {r:.2f} to your interests (cosine {c:.2f})"
+                                      for r, c in zip(relatedness(hits["cosine"], index.typical), hits["cosine"])]})
 
 
 def popular(con: duckdb.DuckDBPyConnection, since: datetime, until: datetime, topics: Sequence[str] | None = None,
@@ -272,8 +273,9 @@ def score(con: duckdb.DuckDBPyConnection, ctx: UserContext, kept: pd.DataFrame, 
           index: EmbeddingIndex) -> pd.DataFrame:
     """Score the kept candidates, highest first. Per component: `<name>_raw` (cosine to the interest vector;
     followees who liked or shared; likes + replies + shares; age in hours; the reader's share of engaged posts
-    with this sentiment), its value normalised to 0..1 (clipped cosine; 1 - 0.5^followees; log engagement over the
-    candidates' max; 0.5^(age / half-life); the share) times its weight as `<name>`, and their sum as `score`."""
+    with this sentiment), its value normalised to 0..1 (the cosine's relatedness over the index's typical pair;
+    1 - 0.5^followees; log engagement over the candidates' max; 0.5^(age / half-life); the share) times its weight
+    as `<name>`, and their sum as `score`."""
     df = kept.merge(_signals(con, ctx, kept), on="post_id", how="left")
     df["engagement"] = df["engagement"].fillna(0).astype(int)
     df["proof"] = [list(p) if isinstance(p, (list, np.ndarray)) else [] for p in df["proof"]]
@@ -290,7 +292,7 @@ def score(con: duckdb.DuckDBPyConnection, ctx: UserContext, kept: pd.DataFrame, 
         "sentiment_fit": df["sentiment"].map(ctx.sentiment_mix).fillna(0.0).to_numpy(),
     }
     norm = {
-        "semantic": np.clip(np.nan_to_num(cos), 0, 1),
+        "semantic": relatedness(np.nan_to_num(cos), index.typical),
         "social_proof": 1 - 0.5 ** raw["social_proof"],
         "popularity": np.log1p(raw["popularity"]) / max_log if max_log > 0 else np.zeros(len(df)),
         "recency": 0.5 ** (age_h / weights.half_life_hours),
@@ -308,14 +310,16 @@ def score(con: duckdb.DuckDBPyConnection, ctx: UserContext, kept: pd.DataFrame, 
 # --- re-ranking --------------------------------------------------------------------------------------------------
 
 
-def similarity_matrix(vecs: Sequence[np.ndarray | None], topics: Sequence[str | None]) -> np.ndarray:
-    """Pairwise similarity: cosine where both posts have an embedding, else 1 for the same topic and 0 otherwise."""
+def similarity_matrix(vecs: Sequence[np.ndarray | None], topics: Sequence[str | None],
+                      typical: float = 0.0) -> np.ndarray:
+    """Pairwise similarity: the cosine's relatedness (over `typical`) where both posts have an embedding, else 1 for
+    the same topic and 0 otherwise."""
     n = len(vecs)
     has = np.array([v is not None for v in vecs], bool)
     sim = np.zeros((n, n))
     if has.any():
         m = stack([v for v in vecs if v is not None])
-        sim[np.ix_(has, has)] = m @ m.T
+        sim[np.ix_(has, has)] = relatedness(m @ m.T, typical)
     codes, _ = pd.factorize(pd.Series(topics, dtype=object))  # -1 for no topic
     same_topic = (codes[:, None] == codes[None, :]) & (codes[:, None] >= 0)
     fallback = ~(has[:, None] & has[None, :])
@@ -338,11 +342,12 @@ def mmr(relevance: np.ndarray, similarity: np.ndarray, n: int, lam: float) -> li
     return picked
 
 
-def rerank(scored: pd.DataFrame, n: int, lam: float, pool: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def rerank(scored: pd.DataFrame, n: int, lam: float, pool: int,
+           typical: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """MMR over the `pool` highest scores: (the n picked, in order; the posts among the n highest scores that
     were left out for diversity: post_id, reason 'diversity', detail, source)."""
     top = scored.head(max(pool, n)).reset_index(drop=True)
-    sim = similarity_matrix(list(top["vec"]), list(top["topic"]))
+    sim = similarity_matrix(list(top["vec"]), list(top["topic"]), typical)
     picked = mmr(top["score"].to_numpy(), sim, n, lam)
     items = top.iloc[picked].reset_index(drop=True)
     left_out = [i for i in range(min(n, len(top))) if i not in picked]
@@ -358,7 +363,8 @@ def rerank(scored: pd.DataFrame, n: int, lam: float, pool: int) -> tuple[pd.Data
 # --- explanations ------------------------------------------------------------------------------------------------
 
 
-def _reasons(row: pd.Series, nearest: tuple[str, str, float] | None, window_days: float, max_reasons: int) -> str:
+def _reasons(row: pd.Series, nearest: tuple[str, str, float] | None, window_days: float, max_reasons: int,
+             typical: float) -> str:
     """How the item was found and who vouched for it, then its other components by contribution."""
     first, rest = [], []
     sources = row["source"].split("+")
@@ -376,7 +382,7 @@ def _reasons(row: pd.Series, nearest: tuple[str, str, float] | None, window_days
             kind, text, sim = nearest
             reason = f"similar to {_ANCHOR[kind]}: '{short(text)}' ({sim:.2f})"
         else:
-            reason = f"close to your topics ({row['semantic_raw']:.2f})"
+            reason = f"close to your topics ({relatedness(row['semantic_raw'], typical):.2f})"
         if "similar" in sources:
             first.append(reason)
         else:
@@ -391,16 +397,16 @@ def _reasons(row: pd.Series, nearest: tuple[str, str, float] | None, window_days
 
 
 def explain(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, ctx: UserContext, window_days: float,
-            max_reasons: int = 3) -> list[str]:
+            max_reasons: int = 3, typical: float = 0.0) -> list[str]:
     """Plain reasons per scored item, from its data: how it was found and how many followees liked or shared it,
     then its other components by contribution, up to max_reasons (more only when the first kind needs them).
-    Semantic reasons quote the engaged post (or persona text) nearest to the item."""
+    Semantic reasons quote the engaged post (or persona text) nearest to the item, with their relatedness."""
     nearest: list = [None] * len(items)
     if len(ctx.anchor_vecs):
         for i, vec in enumerate(items["vec"]):
             if vec is not None:
                 sims = ctx.anchor_vecs @ vec
-                nearest[i] = (int(np.argmax(sims)), float(sims.max()))
+                nearest[i] = (int(np.argmax(sims)), float(relatedness(sims.max(), typical)))
     quoted = sorted({ctx.anchors["post_id"].iloc[j] for j, _ in filter(None, nearest)} - {None})
     texts = dict(con.execute("SELECT post_id, text FROM posts WHERE post_id IN (SELECT unnest(?::VARCHAR[]))",
                              [quoted]).fetchall()) if quoted else {}
@@ -410,7 +416,7 @@ def explain(con: duckdb.DuckDBPyConnection, items: pd.DataFrame, ctx: UserContex
         if near:
             anchor = ctx.anchors.iloc[near[0]]
             near = (anchor["kind"], texts.get(anchor["post_id"]) or "", near[1])
-        out.append(_reasons(row, near, window_days, max_reasons))
+        out.append(_reasons(row, near, window_days, max_reasons, typical))
     return out
 
 
@@ -440,7 +446,7 @@ def recommend(con: duckdb.DuckDBPyConnection, user: str | UserContext, weights: 
     notes = []
     if ctx.interest is None:
         notes.append("no embeddings for what this reader engaged with: semantic relevance is 0 and the similar-posts "
-                     "source is off (score the posts' sentiment to store embeddings)")
+                     "source is off (the background enrichment stores them)")
     elif not index.covers(since, ctx.as_of):
         notes.append(f"the embedding index covers {index.since:%Y-%m-%d %H:%M} to {index.until:%Y-%m-%d %H:%M}, not "
                      f"the whole candidate window: similar-post candidates come from the overlap only")
@@ -453,9 +459,9 @@ def recommend(con: duckdb.DuckDBPyConnection, user: str | UserContext, weights: 
     with clock.stage("scoring"):
         scored = score(con, ctx, kept, weights, index)
     with clock.stage("rerank"):
-        items, diverse = rerank(scored, settings.n, settings.mmr_lambda, settings.mmr_pool)
+        items, diverse = rerank(scored, settings.n, settings.mmr_lambda, settings.mmr_pool, index.typical)
     with clock.stage("explain"):
-        items["explanation"] = explain(con, items, ctx, settings.window_days)
+        items["explanation"] = explain(con, items, ctx, settings.window_days, typical=index.typical)
         items["rank"] = np.arange(1, len(items) + 1)
     clock.ms["total"] = (time.perf_counter() - t0) * 1000
     filtered = pd.concat([dropped, diverse], ignore_index=True) if len(diverse) else dropped

@@ -7,8 +7,8 @@ from analytics.models.registry import (CARDS, DEFAULT_THRESHOLDS, EMBED_DIM, EMB
                                        SENTIMENT_LABELS, TOXIC_THRESHOLD, TOXICITY_LABELS, TOXICITY_PUBLISHED,
                                        accuracy_by_language, model_key, sentiment_eval)
 
-_RUNTIME = ("batched", "default_batch_size", "device", "embed", "measure", "score_sentiment", "score_toxicity",
-            "sentiment_and_embedding", "set_threads", "toxicity_probs")
+_RUNTIME = ("batched", "crosslingual", "default_batch_size", "device", "embed", "measure", "score_sentiment", "score_toxicity",
+            "sentiment_probs", "set_threads", "toxicity_probs")
 
 __all__ = ["CARDS", "DEFAULT_THRESHOLDS", "EMBED_DIM", "EMBEDDING_MODEL", "MODELS", "SENTIMENT_LABELS",
            "TOXIC_THRESHOLD", "TOXICITY_LABELS", "TOXICITY_PUBLISHED", "accuracy_by_language", "model_key", "sentiment_eval",

@@ -7,7 +7,12 @@ import duckdb
 import pandas as pd
 
 from analytics.analyst.filters import PostFilter
-from analytics.models.registry import MODELS, model_key
+from analytics.models.registry import EMBEDDING_MODEL, MODELS, model_key
+
+
+def _output(name: str) -> str:
+    """The table holding model `name`'s output per post."""
+    return "embeddings" if name == EMBEDDING_MODEL else "model_scores"
 
 
 def unscored(con: duckdb.DuckDBPyConnection, name: str, f: PostFilter | None = None,
@@ -17,7 +22,7 @@ def unscored(con: duckdb.DuckDBPyConnection, name: str, f: PostFilter | None = N
     where, params = (f or PostFilter()).where()
     sql = f"""
         SELECT p.post_id FROM posts p
-        WHERE {where} AND NOT EXISTS (SELECT 1 FROM model_scores s WHERE s.post_id = p.post_id
+        WHERE {where} AND NOT EXISTS (SELECT 1 FROM {_output(name)} s WHERE s.post_id = p.post_id
                                       AND s.model_id = ? AND s.model_version = ?)"""
     params += [model_id, version]
     if post_ids is not None:
@@ -31,8 +36,8 @@ def coverage(con: duckdb.DuckDBPyConnection, f: PostFilter | None = None) -> dic
     """Per model: (posts in the selection scored by its current version, posts in the selection)."""
     where, params = (f or PostFilter()).where()
     keys = [model_key(name) for name in MODELS]
-    joins = "".join(f" LEFT JOIN model_scores s{i} ON s{i}.post_id = p.post_id AND s{i}.model_id = ? "
-                    f"AND s{i}.model_version = ?" for i in range(len(keys)))
+    joins = "".join(f" LEFT JOIN {_output(name)} s{i} ON s{i}.post_id = p.post_id AND s{i}.model_id = ? "
+                    f"AND s{i}.model_version = ?" for i, name in enumerate(MODELS))
     total, *scored = con.execute(
         f"SELECT count(*), {', '.join(f'count(s{i}.post_id)' for i in range(len(keys)))} FROM posts p{joins} "
         f"WHERE {where}", [v for key in keys for v in key] + params).fetchall()[0]

@@ -1,7 +1,7 @@
 """Enrichment on arrival: one background worker brings every post to current scores from every model.
 
-The cheap model goes first (toxicity covers the sample in seconds, so the review queue fills at once), then the
-encoder (sentiment and embeddings in one pass). Work goes through the scoring engine in chunks, each written in its
+The cheap model goes first (toxicity covers the sample in seconds, so the review queue fills at once), then
+sentiment (trends), then the multilingual embeddings (feed and similar posts). Work goes through the scoring engine in chunks, each written in its
 own transaction, so a stop or a crash loses at most the chunk in flight and the next pass resumes where it stopped;
 posts scored by an older model version count as unscored. Newest posts go first, since pages show them first.
 
@@ -22,7 +22,7 @@ import duckdb
 from analytics.models import scoring
 from analytics.models.coverage import coverage
 
-ORDER = ("toxicity", "sentiment")  # cheap first: flagged posts reach the queue before the encoder starts
+ORDER = ("toxicity", "sentiment", "embedding")  # cheap first: flagged posts reach the queue before the encoders start
 
 
 @dataclass(frozen=True)

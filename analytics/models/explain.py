@@ -34,7 +34,7 @@ def occlusion(text: str, predict: Callable[[list[str]], np.ndarray], target: int
 
 def explain_sentiment(text: str) -> tuple[str, list[tuple[str, float]]]:
     """(predicted label, word attributions toward that label) from the sentiment model."""
-    probs = lambda ts: models.sentiment_and_embedding(ts)[0]  # noqa: E731
+    probs = models.sentiment_probs
     target = int(probs([text])[0].argmax())
     return models.SENTIMENT_LABELS[target], occlusion(text, probs, target)
 

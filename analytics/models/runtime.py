@@ -1,22 +1,25 @@
 """Running the models (loads torch): sentiment, toxicity and embeddings, batched.
 
-Models load once per process, offline and lazily (see analytics.models.sentiment and .toxicity, which raise a
-clear error naming the missing package or artefact). Texts are batched by length under torch.inference_mode();
-the MiniLM encoder runs once per text for both its sentiment probabilities and its embedding.
+Models load once per process, offline and lazily (see analytics.models.sentiment, .toxicity and .multilingual,
+which raise a clear error naming the missing package or artefact). Texts are batched by length under
+torch.inference_mode(). Sentiment is routed by language (MiniLM for English, the Chinese head on multilingual-e5
+vectors for Chinese); every post's embedding comes from multilingual-e5, one space for all languages.
 """
 from __future__ import annotations
 
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from analytics.data import language
 from analytics.models import multilingual, sentiment, sentiment_zh, toxicity
-from analytics.models.registry import SENTIMENT_LABELS, SENTIMENT_ZH_LANGS, TOXICITY_LABELS
+from analytics.models.registry import CROSSLINGUAL_PATH, SENTIMENT_LABELS, SENTIMENT_ZH_LANGS, TOXICITY_LABELS
 
 _threads_lock = threading.Lock()
 _threads_set = False
@@ -51,21 +54,23 @@ def batched(texts: Sequence[str], fn: Callable[[list[str]], tuple[np.ndarray, ..
     return tuple(np.concatenate([p[k] for p in parts])[inverse] for k in range(len(parts[0])))
 
 
-def sentiment_and_embedding(texts: Sequence[str], batch_size: int | None = None,
-                            langs: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One MiniLM pass: (sentiment probabilities (n, 3) in SENTIMENT_LABELS order, normalised embeddings (n, 384)).
-    Chinese texts (by `langs`, detected when None) get their probabilities from the Chinese head on
-    multilingual-e5 vectors instead (negative or positive: neutral is 0)."""
+def sentiment_probs(texts: Sequence[str], batch_size: int | None = None,
+                    langs: Sequence[str] | None = None) -> np.ndarray:
+    """Sentiment probabilities (n, 3) in SENTIMENT_LABELS order. Chinese texts (by `langs`, detected when None) get
+    theirs from the Chinese head on multilingual-e5 vectors (negative or positive: neutral is 0), the rest from
+    MiniLM + the project's adapter and head."""
     if not texts:
-        return np.zeros((0, 3), np.float32), np.zeros((0, 384), np.float32)
+        return np.zeros((0, 3), np.float32)
     set_threads()
-    model = sentiment.load()
-    probs, emb = batched(list(texts), model.forward, batch_size or default_batch_size())
     langs = language.detect(texts) if langs is None else langs
     zh = [i for i, lang in enumerate(langs) if lang in SENTIMENT_ZH_LANGS]
+    rest = [i for i, lang in enumerate(langs) if lang not in SENTIMENT_ZH_LANGS]
+    probs = np.zeros((len(texts), 3), np.float32)
+    if rest:
+        probs[rest] = batched([texts[i] for i in rest], sentiment.load().forward, batch_size or default_batch_size())[0]
     if zh:
         probs[zh] = sentiment_zh.probs(multilingual.encode([texts[i] for i in zh]))
-    return probs, emb
+    return probs
 
 
 def toxicity_probs(texts: Sequence[str]) -> np.ndarray:
@@ -76,7 +81,7 @@ def toxicity_probs(texts: Sequence[str]) -> np.ndarray:
 
 def score_sentiment(texts: list[str]) -> list[dict]:
     """Per text: {'label', 'negative', 'neutral', 'positive'} with the three probabilities summing to 1."""
-    probs, _ = sentiment_and_embedding(texts)
+    probs = sentiment_probs(texts)
     return [{"label": SENTIMENT_LABELS[int(p.argmax())], **dict(zip(SENTIMENT_LABELS, map(float, p)))} for p in probs]
 
 
@@ -85,15 +90,35 @@ def score_toxicity(texts: list[str]) -> list[dict]:
     return [dict(zip(TOXICITY_LABELS, map(float, p))) for p in toxicity_probs(texts)]
 
 
-def embed(texts: Sequence[str]) -> np.ndarray:
-    """L2-normalised 384-d MiniLM embeddings (n, 384)."""
-    return sentiment_and_embedding(texts)[1]
+def embed(texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+    """L2-normalised 384-d multilingual-e5 embeddings (n, 384): one space for every language."""
+    set_threads()
+    return multilingual.encode(list(texts), batch_size or multilingual.BATCH)
+
+
+def crosslingual(path: Path = CROSSLINGUAL_PATH) -> list[dict]:
+    """Per encoder, on posts written in English and Chinese: the share of Chinese posts whose nearest English post
+    is their translation, the share the other way, and the mean cosine of a post to its translation and to the
+    other posts."""
+    pairs = pd.read_csv(path)
+    encoders = {"multilingual-e5-small (stored embeddings)": embed,
+                "MiniLM (the English sentiment encoder)": lambda ts: sentiment.load().forward(list(ts))[1]}
+    rows = []
+    for name, fn in encoders.items():
+        sims = fn(pairs["zh"].tolist()) @ fn(pairs["en"].tolist()).T
+        right = np.arange(len(pairs))
+        rows.append({"encoder": name, "pairs": len(pairs),
+                     "Chinese → English top-1": float((sims.argmax(axis=1) == right).mean()),
+                     "English → Chinese top-1": float((sims.argmax(axis=0) == right).mean()),
+                     "cosine to translation": float(np.diag(sims).mean()),
+                     "cosine to the others": float(sims[~np.eye(len(pairs), dtype=bool)].mean())})
+    return rows
 
 
 def measure(texts: Sequence[str]) -> dict[str, dict[str, float]]:
     """Per model on this machine: median single-text latency (ms) and batched throughput (texts/s)."""
     texts = list(texts)
-    runs = {"sentiment + embedding": lambda ts: sentiment_and_embedding(ts), "toxicity": toxicity_probs}
+    runs = {"sentiment": sentiment_probs, "embedding": embed, "toxicity": toxicity_probs}
     out = {}
     for name, fn in runs.items():
         fn(texts[:8])  # warm-up

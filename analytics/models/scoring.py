@@ -16,7 +16,7 @@ from analytics import store
 from analytics.analyst.filters import PostFilter
 from analytics.models import runtime
 from analytics.models.coverage import unscored
-from analytics.models.registry import MODELS, SENTIMENT_LABELS, TOXICITY_LABELS, model_key
+from analytics.models.registry import EMBEDDING_MODEL, MODELS, SENTIMENT_LABELS, TOXICITY_LABELS, model_key
 
 Progress = Callable[[int, int, str], None]
 
@@ -24,13 +24,13 @@ Progress = Callable[[int, int, str], None]
 def _rows(name: str, ids: list[str], texts: list[str], langs: list[str]) -> dict[str, pd.DataFrame]:
     model_id, version = model_key(name)
     now = datetime.now()
+    if name == "embedding":
+        return {"embeddings": pd.DataFrame({"post_id": ids, "model_id": model_id, "model_version": version,
+                                            "vec": list(runtime.embed(texts).astype("float32"))})}
     if name == "sentiment":
-        probs, emb = runtime.sentiment_and_embedding(texts, langs=langs)
-        labels = SENTIMENT_LABELS
-        extra = {"embeddings": pd.DataFrame({"post_id": ids, "model_id": model_id, "model_version": version,
-                                             "vec": list(emb.astype("float32"))})}
+        probs, labels = runtime.sentiment_probs(texts, langs=langs), SENTIMENT_LABELS
     else:
-        probs, labels, extra = runtime.toxicity_probs(texts), TOXICITY_LABELS, {}
+        probs, labels = runtime.toxicity_probs(texts), TOXICITY_LABELS
     top = probs.argmax(axis=1)
     scores = pd.DataFrame({
         "post_id": ids, "model_id": model_id, "model_version": version,
@@ -38,7 +38,7 @@ def _rows(name: str, ids: list[str], texts: list[str], langs: list[str]) -> dict
         "scores": [json.dumps({l: round(float(v), 6) for l, v in zip(labels, row)}) for row in probs],
         "scored_at": now,
     })
-    return {"model_scores": scores, **extra}
+    return {"model_scores": scores}
 
 
 def score_posts(con: duckdb.DuckDBPyConnection, f: PostFilter | None = None, post_ids: Sequence[str] | None = None,
@@ -60,6 +60,9 @@ def score_posts(con: duckdb.DuckDBPyConnection, f: PostFilter | None = None, pos
             with store.transaction(con):
                 for table, df in tables.items():
                     store.upsert(con, table, df)
+                if name == EMBEDDING_MODEL:  # a post keeps one vector: those of an earlier encoder go
+                    con.execute("DELETE FROM embeddings WHERE post_id IN (SELECT unnest(?::VARCHAR[])) "
+                                "AND model_id <> ?", [ids, model_key(name)[0]])
             done[name] += len(ids)
             progress(done[name], len(todo), f"{name}: {done[name]:,} / {len(todo):,} posts")
     return done
