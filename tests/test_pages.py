@@ -84,7 +84,7 @@ def test_every_page_renders_sample_data(full_db, use_db, page, app_run, request)
 def test_overview_numbers_and_keyword_filter(full_db, use_db, app_run):
     use_db(full_db)
     at = app_run("pages/analyst_overview.py")
-    assert at.metric[0].value == "40,158"
+    assert at.metric[0].value == "40,296"  # 38,158 tweets, 2,000 Chinese reviews, 138 injected posts
     at.sidebar.text_input(key="overview_kw").input("deflategate").run()
     assert not at.exception
     assert all("deflategate" in t.value.lower() for t in at.text)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import store
-from analytics.data import language
+from analytics.data import inject, language
 from analytics.data.corpus import load_chinese_reviews, load_tweets, split
 from analytics.data.simulate import SimConfig, simulate
 from analytics.data.topics import nmf_topics, topic_label
@@ -81,6 +81,9 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
         posts = posts.iloc[rows].assign(post_id=[f"s{i:07d}" for i in range(n_posts)], source="synth")
     progress(0.20, f"Simulating {cfg.n_users:,} users for {len(posts):,} posts, follows and interactions over {cfg.days} days")
     tables = simulate(posts, names, cfg)
+    if cfg.injections and limit is None and not n_posts:  # the labelled campaign, claim and virality: full sample only
+        progress(0.26, "Injecting a labelled spam campaign, a false-claim narrative and organic virality")
+        tables = inject.inject(tables, cfg.injections, cfg.seed)
     tables["sentiment_labels"] = pd.DataFrame({
         "post_id": posts["post_id"], "label": posts["label"], "confidence": posts["confidence"],
         "source": posts["label_source"],
@@ -99,14 +102,18 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
     })
     con = store.connect(tmp)
     try:
-        order = ["topics", "users", "posts", "sentiment_labels", "follows", "interactions", "sim_events", "meta"]
+        order = ["topics", "users", "posts", "sentiment_labels", "follows", "interactions", "sim_events",
+                 *[t for t in ("sim_truth", "known_claims") if t in tables], "meta"]
         with store.transaction(con):
             for i, name in enumerate(order):
                 progress(0.30 + 0.65 * i / len(order), f"Writing {name} ({len(tables[name]):,} rows)")
                 store.upsert(con, name, tables[name])
+        copied = None
         if db.exists():
             progress(0.96, "Carrying over decisions, the audit log, claims and team settings from the old store")
             copied = store.carry_history(con, db)
+        store.advance_sequences(con)
+        if copied is not None:
             store.append_audit(con, os.environ.get("USER") or "build", "rebuild", "store", db.name, {"carried": copied})
         result = store.table_counts(con)
         con.execute("CHECKPOINT")

@@ -1,4 +1,5 @@
-"""The dashboard's import inbox: how `python -m analytics.ingest` writes while the dashboard owns the store.
+"""The dashboard's inbox: how `python -m analytics.ingest` and `python -m analytics.claims add` write while the
+dashboard owns the store.
 
 DuckDB lets one process write a store file, and while the dashboard runs that process is the dashboard. So the CLI
 validates its file itself and hands the batch over through a folder beside the store; the dashboard's worker imports
@@ -7,8 +8,8 @@ the CLI waits for. This module is only the folder's format.
 
 `<store>.inbox/` holds:
 - `owner.json`: the dashboard's pid, rewritten every few seconds while its worker runs;
-- per batch `<id>.posts.parquet`, `<id>.users.parquet` and `<id>.json`, written last, so a batch exists once its
-  `.json` does;
+- per import batch `<id>.posts.parquet`, `<id>.users.parquet` and `<id>.json` (kind 'posts'), written last, so a
+  batch exists once its `.json` does; a claim to add is its `<id>.json` alone (kind 'claim');
 - `<id>.receipt.json`: the import's result or its error. The batch's files are removed once it has a receipt.
 """
 from __future__ import annotations
@@ -54,32 +55,46 @@ def owner(box: Path) -> int | None:
     return pid if time.time() - float(info["at"]) < STALE_S else None
 
 
-def submit(box: Path, meta: dict[str, Any], posts: pd.DataFrame, users: pd.DataFrame) -> str:
-    """Queue a validated batch (its metadata, posts and users) for the dashboard; returns its id."""
+def submit(box: Path, meta: dict[str, Any], posts: pd.DataFrame | None = None,
+           users: pd.DataFrame | None = None) -> str:
+    """Queue work for the dashboard (metadata, with `kind` 'posts' for an import batch of posts and users, or
+    'claim'); returns its id."""
     box.mkdir(parents=True, exist_ok=True)
     batch_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    posts.to_parquet(box / f"{batch_id}.posts.parquet", index=False)
-    users.to_parquet(box / f"{batch_id}.users.parquet", index=False)
-    _write_json(box / f"{batch_id}.json", {**meta, "submitted_at": datetime.now(timezone.utc).isoformat()})
+    if posts is not None:
+        posts.to_parquet(box / f"{batch_id}.posts.parquet", index=False)
+    if users is not None:
+        users.to_parquet(box / f"{batch_id}.users.parquet", index=False)
+    _write_json(box / f"{batch_id}.json", {"kind": "posts", **meta,
+                                           "submitted_at": datetime.now(timezone.utc).isoformat()})
     return batch_id
 
 
-def pending(box: Path) -> list[str]:
-    """Ids of the queued batches, oldest first."""
+def pending(box: Path, kind: str = "posts") -> list[str]:
+    """Ids of the queued work of `kind`, oldest first."""
     if not box.is_dir():
         return []
-    return sorted(p.name.removesuffix(".json") for p in box.glob("*.json")
-                  if p.name != "owner.json" and not p.name.endswith(".receipt.json"))
+    ids = sorted(p.name.removesuffix(".json") for p in box.glob("*.json")
+                 if p.name != "owner.json" and not p.name.endswith(".receipt.json"))
+    return [i for i in ids if _kind(box / f"{i}.json") == kind]
+
+
+def _kind(path: Path) -> str | None:
+    try:
+        return json.loads(path.read_text()).get("kind", "posts")
+    except (OSError, ValueError):  # closed meanwhile, or half written
+        return None
 
 
 def _files(box: Path, batch_id: str) -> list[Path]:
     return [box / f"{batch_id}{suffix}" for suffix in (".json", ".posts.parquet", ".users.parquet")]
 
 
-def read(box: Path, batch_id: str) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """A queued batch: (metadata, posts, users)."""
+def read(box: Path, batch_id: str) -> tuple[dict[str, Any], pd.DataFrame | None, pd.DataFrame | None]:
+    """Queued work: (metadata, posts, users); the frames are None when it has none."""
     meta, posts, users = _files(box, batch_id)
-    return json.loads(meta.read_text()), pd.read_parquet(posts), pd.read_parquet(users)
+    frames = [pd.read_parquet(p) if p.exists() else None for p in (posts, users)]
+    return json.loads(meta.read_text()), *frames
 
 
 def close(box: Path, batch_id: str, receipt: dict[str, Any]) -> None:

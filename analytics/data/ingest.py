@@ -556,7 +556,7 @@ def drain_inbox(con: duckdb.DuckDBPyConnection, box: Path) -> list[dict[str, Any
     """Import every batch queued in the inbox `box` (each in its own transaction) and write its receipt
     ({ok, result} or {ok: False, error}); returns the receipts. Run by the process that owns the store."""
     receipts = []
-    for batch_id in inbox.pending(box):
+    for batch_id in inbox.pending(box, "posts"):
         try:
             meta, posts, users = inbox.read(box, batch_id)
             result = write_batch(con, Batch(meta["file"], meta["format"], posts, users), meta["actor"],

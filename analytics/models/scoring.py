@@ -60,9 +60,8 @@ def score_posts(con: duckdb.DuckDBPyConnection, f: PostFilter | None = None, pos
             with store.transaction(con):
                 for table, df in tables.items():
                     store.upsert(con, table, df)
-                if name == EMBEDDING_MODEL:  # a post keeps one vector: those of an earlier encoder go
-                    con.execute("DELETE FROM embeddings WHERE post_id IN (SELECT unnest(?::VARCHAR[])) "
-                                "AND model_id <> ?", [ids, model_key(name)[0]])
+                if name == EMBEDDING_MODEL:  # those of an earlier encoder go
+                    store.drop_other_embeddings(con, ids, model_key(name)[0])
             done[name] += len(ids)
             progress(done[name], len(todo), f"{name}: {done[name]:,} / {len(todo):,} posts")
     return done

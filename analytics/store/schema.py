@@ -95,6 +95,19 @@ CREATE TABLE IF NOT EXISTS claims (       -- who is working on a queued post; mu
     claimed_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP NOT NULL
 );
+CREATE SEQUENCE IF NOT EXISTS claim_seq;
+CREATE TABLE IF NOT EXISTS known_claims (  -- false or misleading claims moderators match posts against
+    claim_id   BIGINT PRIMARY KEY DEFAULT nextval('claim_seq'),
+    text       VARCHAR NOT NULL,
+    verdict    VARCHAR NOT NULL CHECK (verdict IN ('false', 'misleading', 'unproven')),
+    source_url VARCHAR,
+    added_by   VARCHAR NOT NULL,
+    added_at   TIMESTAMP NOT NULL,
+    retired_at TIMESTAMP,          -- no longer matched; every change is in audit_log
+    examples   VARCHAR[],          -- posts moderators confirmed as the claim in other words, matched like it
+    model_version VARCHAR,         -- of vecs: the multilingual encoder's, NULL until the claim is embedded
+    vecs       FLOAT[384][]        -- the text's and each example's embedding
+);
 CREATE TABLE IF NOT EXISTS topics (
     topic     VARCHAR PRIMARY KEY,
     terms     VARCHAR[],
@@ -108,6 +121,11 @@ CREATE TABLE IF NOT EXISTS sim_events (
     starts_at TIMESTAMP NOT NULL,
     ends_at   TIMESTAMP NOT NULL,
     n_posts   INTEGER
+);
+CREATE TABLE IF NOT EXISTS sim_truth (   -- the sample's injected campaign, claim narrative and organic virality
+    post_id  VARCHAR PRIMARY KEY,
+    kind     VARCHAR NOT NULL CHECK (kind IN ('campaign', 'claim', 'organic')),
+    truth_id VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (
     key   VARCHAR PRIMARY KEY,
@@ -127,5 +145,7 @@ KEYS = {
     "claims": ("post_id",),
     "topics": ("topic",),
     "sim_events": ("event_id",),
+    "sim_truth": ("post_id",),
+    "known_claims": ("claim_id",),
     "meta": ("key",),
 }

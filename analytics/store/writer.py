@@ -96,27 +96,49 @@ def append_audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target
     return event_id
 
 
-HISTORY = ("moderation_decisions", "audit_log", "claims", "dp_releases")  # what people did: never lost to a rebuild
+SEQUENCES = (("moderation_decisions", "decision_id", "decision_seq"), ("audit_log", "event_id", "audit_seq"),
+             ("dp_releases", "release_id", "release_seq"), ("known_claims", "claim_id", "claim_seq"))
+HISTORY = ("moderation_decisions", "audit_log", "claims", "dp_releases", "known_claims")  # never lost to a rebuild
 
 
 def carry_history(con: duckdb.DuckDBPyConnection, old: str | Path) -> dict[str, int]:
     """Copy the history of the store at `old` into `con` (a freshly built store): every row of HISTORY with its
-    ids, and the `meta` keys the new store lacks (team settings such as thresholds). The id sequences continue
-    after the copied rows. Returns rows copied per table."""
+    ids, and the `meta` keys the new store lacks (team settings such as thresholds). Call advance_sequences after.
+    Returns rows copied per table."""
     with WRITE_LOCK:
         con.execute("ATTACH ? AS old_store (READ_ONLY)", [str(old)])
         try:
-            copied = {t: con.execute(f"INSERT INTO {t} SELECT * FROM old_store.{t}").fetchone()[0] for t in HISTORY}
+            # OR REPLACE: a claim the build seeds again keeps the old store's version of it (edits, retirement)
+            copied = {t: con.execute(f"INSERT OR REPLACE INTO {t} SELECT * FROM old_store.{t}").fetchone()[0]
+                      for t in HISTORY}
             copied["meta"] = con.execute("INSERT INTO meta SELECT * FROM old_store.meta "
                                          "WHERE key NOT IN (SELECT key FROM meta)").fetchone()[0]
         finally:
             con.execute("DETACH old_store")
-        # DuckDB cannot restart a sequence: draw it up to the highest copied id, so the next append follows it.
-        for table, key, seq in (("moderation_decisions", "decision_id", "decision_seq"),
-                                ("audit_log", "event_id", "audit_seq"), ("dp_releases", "release_id", "release_seq")):
-            con.execute(f"SELECT max(nextval('{seq}')) FROM range((SELECT coalesce(max({key}), 0) FROM {table}))"
-                        ).fetchall()
     return copied
+
+
+def next_id(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """A new id from the sequence of `table` (one of SEQUENCES), for a row written with upsert."""
+    seq = {t: s for t, _, s in SEQUENCES}[table]
+    with WRITE_LOCK:
+        return con.execute(f"SELECT nextval('{seq}')").fetchall()[0][0]
+
+
+def advance_sequences(con: duckdb.DuckDBPyConnection) -> None:
+    """In a freshly built store whose rows were written with their ids (carried history, seeded claims): make each
+    id sequence continue after the highest id of its table. Call once: the sequences must be unused."""
+    # DuckDB cannot restart a sequence: draw it up to the highest id, so the next append follows it.
+    for table, key, seq in SEQUENCES:
+        con.execute(f"SELECT max(nextval('{seq}')) FROM range((SELECT coalesce(max({key}), 0) FROM {table}))"
+                    ).fetchall()
+
+
+def drop_other_embeddings(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str], model_id: str) -> int:
+    """Delete the embeddings of `post_ids` from every encoder but `model_id` (a post keeps one vector)."""
+    with WRITE_LOCK:
+        return con.execute("DELETE FROM embeddings WHERE post_id IN (SELECT unnest(?::VARCHAR[])) AND model_id <> ?",
+                           [list(post_ids), model_id]).fetchone()[0]
 
 
 def drop_scores(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str]) -> int:
