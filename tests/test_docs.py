@@ -78,7 +78,7 @@ CLIS = sorted(set(re.findall(r"python -m analytics\.(\w+)", README)))
 
 
 def test_readme_names_the_clis():
-    assert CLIS == ["auth", "build", "ingest", "score", "synth", "train"]
+    assert CLIS == ["auth", "build", "campaigns", "claims", "ingest", "score", "synth", "train"]
 
 
 @pytest.mark.parametrize("cli", CLIS)
