@@ -130,7 +130,8 @@ def _window_groups(times: np.ndarray, keys: pd.Series) -> list[np.ndarray]:
     """Row indices per (key, window) bucket, for keys that are not empty."""
     bucket = (times.astype("datetime64[m]").astype(np.int64) // WINDOW_MIN).astype(np.int64)
     df = pd.DataFrame({"key": keys, "bucket": bucket, "row": np.arange(len(keys))}).dropna(subset=["key"])
-    return [g.to_numpy() for _, g in df.groupby(["key", "bucket"], sort=False)["row"] if len(g) > 1]
+    df = df[df.duplicated(["key", "bucket"], keep=False)]  # only buckets of two or more posts
+    return [g.to_numpy() for _, g in df.groupby(["key", "bucket"], sort=False)["row"]]
 
 
 def _link_edges(posts: pd.DataFrame, uf: _Union) -> None:
@@ -233,29 +234,29 @@ def detect(con: duckdb.DuckDBPyConnection, thresholds: Thresholds = Thresholds()
     _text_edges(posts, uf)
     _link_edges(posts, uf)
     with_embeddings = _embedding_edges(con, posts, uf)
-    roots = np.array([uf.find(i) for i in range(len(posts))])
-    posts["group"] = roots
-    sizes = posts.groupby("group")["author_id"].transform("nunique")
-    cand = posts[sizes >= MIN_ACCOUNTS]
+    posts["group"] = [uf.find(i) for i in range(len(posts))]
     posts_per_author = posts["author_id"].value_counts()
+    # Episodes, vectorised: in (group, time) order a new one starts at each group change or gap over GAP_MIN.
+    cand = posts.sort_values(["group", "created_at", "post_id"], kind="stable")
+    t = cand["created_at"].to_numpy()
+    g = cand["group"].to_numpy()
+    new = np.r_[True, (g[1:] != g[:-1]) | (np.diff(t) > np.timedelta64(GAP_MIN, "m"))]
+    cand = cand.assign(episode=np.cumsum(new))
+    accounts = cand.groupby("episode")["author_id"].transform("nunique")
+    cand = cand[accounts.to_numpy() >= MIN_ACCOUNTS]
     rows = []
-    for _, g in cand.groupby("group", sort=False):
-        t = g["created_at"].to_numpy()
-        episode = np.concatenate([[0], np.cumsum(np.diff(t) > np.timedelta64(GAP_MIN, "m"))])
-        for _, ep in g.groupby(episode):
-            if ep["author_id"].nunique() < MIN_ACCOUNTS:
-                continue
-            s = _signals(ep, posts_per_author)
-            flagged, reasons = decide(s, thresholds)
-            if not (flagged or include_unflagged):
-                continue
-            ids = ep["post_id"].tolist()
-            rows.append({
-                "campaign_id": "cmp-" + hashlib.sha256(" ".join(sorted(ids)).encode()).hexdigest()[:10],
-                "flagged": flagged, "start": ep["created_at"].min(), "end": ep["created_at"].max(),
-                "n_posts": len(ids), "n_accounts": s["accounts"], "post_ids": ids,
-                "author_ids": sorted(ep["author_id"].unique()),
-                "shared_text": ep["text"].mode().iloc[0], "links": sorted({u for t in ep["text"] for u in links(t)}),
-                "signals": {**s, "embeddings_used": with_embeddings}, "reason": "; ".join(reasons)})
+    for _, ep in cand.groupby("episode", sort=False):
+        s = _signals(ep, posts_per_author)
+        flagged, reasons = decide(s, thresholds)
+        if not (flagged or include_unflagged):
+            continue
+        ids = ep["post_id"].tolist()
+        rows.append({
+            "campaign_id": "cmp-" + hashlib.sha256(" ".join(sorted(ids)).encode()).hexdigest()[:10],
+            "flagged": flagged, "start": ep["created_at"].min(), "end": ep["created_at"].max(),
+            "n_posts": len(ids), "n_accounts": s["accounts"], "post_ids": ids,
+            "author_ids": sorted(ep["author_id"].unique()),
+            "shared_text": ep["text"].mode().iloc[0], "links": sorted({u for t in ep["text"] for u in links(t)}),
+            "signals": {**s, "embeddings_used": with_embeddings}, "reason": "; ".join(reasons)})
     out = pd.DataFrame(rows, columns=columns)
     return out.sort_values(["flagged", "n_accounts", "start"], ascending=[False, False, True], ignore_index=True)
