@@ -1,7 +1,8 @@
 """Cached query results that know what they read, so that a write clears only the results it affects.
 
-Writes are of five kinds: `posts` (imports), `scores` (the enrichment worker), `decisions` (moderation), `settings`
-(team thresholds) and `releases` (private exports). A moderator's decision leaves every analyst chart cached.
+Writes are of six kinds: `posts` (imports), `scores` (the enrichment worker), `detections` (the worker's stored
+campaigns and known-claim matches, and the claims themselves), `decisions` (moderation, of posts and accounts),
+`settings` (team thresholds) and `releases` (private exports). A moderator's decision leaves every analyst chart cached.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Callable
 
 import streamlit as st
 
-WRITES = ("posts", "scores", "decisions", "settings", "releases")
+WRITES = ("posts", "scores", "detections", "decisions", "settings", "releases")
 _CACHE = dict(ttl=600, max_entries=64, show_spinner=False)
 _READERS: dict[str, list] = defaultdict(list)
 

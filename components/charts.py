@@ -185,3 +185,20 @@ def evaluation_chart(df: pd.DataFrame) -> go.Figure:
                      for strategy, g in df.groupby("strategy", sort=False)])
     fig.update_layout(barmode="group", yaxis_title="value", legend_title="strategy", margin=dict(t=30))
     return fig
+
+
+def claim_spread_chart(df: pd.DataFrame) -> go.Figure:
+    """A claim's matched posts per day, stacked by language (columns day, lang, posts, cumulative), with the
+    running total on a second axis."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    for lang, g in df.groupby("lang", sort=True):
+        fig.add_trace(go.Bar(x=g["day"].tolist(), y=g["posts"].tolist(), name=plain_label(lang),
+                             customdata=[lang] * len(g)), secondary_y=False)
+    total = df.groupby("day", sort=True)["cumulative"].max()
+    fig.add_trace(go.Scatter(x=total.index.tolist(), y=[int(v) for v in total], name="total so far",
+                             mode="lines+markers", line=dict(color="black")), secondary_y=True)
+    fig.update_layout(barmode="stack", legend_title="language", margin=dict(l=10, r=10, t=30, b=10), height=340)
+    fig.update_xaxes(title_text="day")
+    fig.update_yaxes(title_text="matching posts", secondary_y=False)
+    fig.update_yaxes(title_text="total so far", secondary_y=True, rangemode="tozero")
+    return fig

@@ -9,10 +9,11 @@ import streamlit as st
 
 from analytics import feed as feed_api
 from analytics import moderation, store
-from analytics.analyst import queries, terms, trends
+from analytics.analyst import claims, queries, terms, trends
 from analytics.analyst.filters import PostFilter
 from analytics.feed import evaluation as feed_eval
 from analytics.models import coverage
+from analytics.moderation import detections, exposure
 from components.caching import cached
 from components.resources import cursor, embedding_index, models
 
@@ -107,21 +108,23 @@ def explain_window(f: PostFilter, start: datetime, end: datetime, redact: bool =
     return _run(terms.explain_window, f, start, end, redact=redact)
 
 
-def _reader(cur, reader: str | tuple[tuple[str, ...], str]) -> str | feed_api.UserContext:
-    """A user id as is; a persona (topics, interest text) as its context."""
+def _reader(cur, reader: str | tuple[tuple[str, ...], str],
+            as_of: datetime | None = None) -> str | feed_api.UserContext:
+    """A user id as is; a persona (topics, interest text) as its context (as of `as_of`)."""
     if isinstance(reader, str):
         return reader
     topics, text = reader
-    return feed_api.persona_context(cur, topics, text or None)
+    return feed_api.persona_context(cur, topics, text or None, as_of=as_of)
 
 
 @cached("posts", "scores", "decisions")
 def feed(reader: str | tuple[tuple[str, ...], str], weights: feed_api.Weights,
-         settings: feed_api.Settings) -> feed_api.Feed:
-    """The reader's feed (a user id, or a persona as (topics, interest text)) with the cached embedding index."""
-    index = embedding_index(str(store.db_path()), settings.window_days)
+         settings: feed_api.Settings, as_of: datetime | None = None) -> feed_api.Feed:
+    """The reader's feed (a user id, or a persona as (topics, interest text)) as of `as_of` (default: the store's
+    last post) with the cached embedding index of that window."""
+    index = embedding_index(str(store.db_path()), settings.window_days, as_of)
     with cursor() as cur:
-        return feed_api.recommend(cur, _reader(cur, reader), weights, settings, index=index)
+        return feed_api.recommend(cur, _reader(cur, reader, as_of), weights, settings, index=index, as_of=as_of)
 
 
 @cached("posts")
@@ -171,3 +174,43 @@ def model_coverage(f: PostFilter) -> dict[str, tuple[int, int]]:
 @cached("posts", "scores")
 def label_counts(name: str, threshold: float | None = None) -> pd.DataFrame:
     return _run(coverage.label_counts, name, threshold)
+
+
+@cached("posts", "detections", "decisions")
+def campaigns() -> pd.DataFrame:
+    return _run(detections.stored_campaigns)
+
+
+@cached("posts", "detections", "decisions")
+def campaign_posts(campaign_id: str) -> pd.DataFrame:
+    return _run(detections.campaign_posts, campaign_id)
+
+
+@cached("posts", "decisions")
+def exposure_summary(post_ids: tuple[str, ...]) -> dict:
+    return _run(exposure.summary, list(post_ids))
+
+
+@cached("posts", "detections", "decisions")
+def claims_overview() -> pd.DataFrame:
+    return _run(claims.overview)
+
+
+@cached("posts", "detections")
+def claim_spread(claim_id: int) -> pd.DataFrame:
+    return _run(claims.spread, claim_id)
+
+
+@cached("posts", "detections", "decisions")
+def claim_spreaders(claim_id: int, limit: int = 50) -> pd.DataFrame:
+    return _run(claims.spreaders, claim_id, limit)
+
+
+@cached("posts", "detections", "decisions")
+def claim_posts(claim_id: int, limit: int = 500) -> pd.DataFrame:
+    return _run(claims.matched_posts, claim_id, limit)
+
+
+@cached("detections")
+def detections_refreshed_at() -> datetime | None:
+    return _run(detections.refreshed_at)

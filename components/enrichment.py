@@ -23,7 +23,7 @@ def status_bar() -> None:
         st.caption("Background enrichment is off (SOCIAL_ENRICH=0): new posts wait for `python -m analytics.score`.")
         return
     s = w.status()
-    if s.state == "enriching" and s.current:
+    if s.state == "enriching" and s.current in (s.models or {}):
         m = s.models[s.current]
         st.progress(m.done / max(m.total, 1), text=s.line())
     else:
@@ -73,4 +73,18 @@ def screening_note(name: str = "toxicity") -> bool:
 def _rerun_on_progress(name: str, seen: int) -> None:
     m = (worker().status().models or {}).get(name)
     if m is not None and (m.done != seen or not m.remaining):
+        st.rerun()
+
+
+def detection_note() -> None:
+    """Where a page waits for the worker's first stored detections (campaigns, claim matches): say so, and rerun the
+    page once they are there."""
+    st.info("Detection has not run on this store yet: the background worker runs it right after screening the posts "
+            "with toxicity. This page refreshes by itself.")
+    _rerun_when_detected()
+
+
+@st.fragment(run_every=5)
+def _rerun_when_detected() -> None:
+    if data.detections_refreshed_at() is not None:
         st.rerun()

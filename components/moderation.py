@@ -8,7 +8,9 @@ import streamlit as st
 from analytics import moderation, store
 from analytics.access.auth import User
 from analytics.models.explain import offending_words
+from analytics.moderation import detections, known_claims
 from components import caching, privacy
+from components.enrichment import worker
 from components.highlight import attribution_markdown
 from components.post_card import escape_md, post_card
 from components.resources import cursor, models
@@ -25,7 +27,10 @@ def queue_settings(key: str, topics: list[str], team: dict[str, float]) -> dict:
         order = st.selectbox("Priority", list(moderation.ORDERS), key=f"{key}_order",
                              format_func={"score": "highest score", "newest": "newest", "oldest": "oldest",
                                           "reach": "expected reach (followers + interactions)"}.get)
-        labels = st.multiselect("Labels", moderation.LABELS, key=f"{key}_labels",
+        families = st.multiselect("Flagged by", moderation.FAMILIES, key=f"{key}_families",
+                                  help="Label families: the toxicity model, a detected coordinated campaign, a "
+                                       "match to a known false claim (all when empty).")
+        labels = st.multiselect("Toxicity labels", moderation.LABELS, key=f"{key}_labels",
                                 help="Only posts flagged for these labels (all when empty).")
         topic = st.multiselect("Topics", topics, key=f"{key}_topics")
         author = st.text_input("Author handle", key=f"{key}_author").strip().lstrip("@")
@@ -39,7 +44,8 @@ def queue_settings(key: str, topics: list[str], team: dict[str, float]) -> dict:
             thresholds = {label: st.slider(label, 0.05, 0.95, team[label], 0.05, key=f"{key}_t_{label}")
                           for label in moderation.LABELS}
         mask = st.toggle("Mask offending words until revealed", value=True, key=f"{key}_mask")
-    return {"thresholds": thresholds, "order": order, "labels": labels or None, "topics": tuple(topic),
+    return {"thresholds": thresholds, "order": order, "labels": labels or None, "families": families or None,
+            "topics": tuple(topic),
             "author": author or None, "include_escalated": escalated, "unscreened": unscreened, "mask": mask}
 
 
@@ -79,6 +85,7 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
         if item["max_label"] == moderation.NOT_SCREENED:
             st.warning(f"Not screened by the toxicity model: this post is in '{escape_md(item['lang'] or 'und')}', "
                        "and the model reads English only. Its scores below mean nothing; read the post.")
+        why(item)
         scores = {label: float(item[label]) for label in moderation.LABELS}
         st.dataframe({"label": list(scores), "score": [round(s, 3) for s in scores.values()],
                       "threshold": [thresholds[label] for label in scores],
@@ -100,11 +107,25 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
             post_card(p)
 
 
+def why(item: dict) -> None:
+    """Which detectors put the post in the queue, each with its reason (campaign signals, claim similarity)."""
+    families = list(item.get("families") if item.get("families") is not None else [])
+    st.caption("Flagged by: " + ", ".join(families))
+    if "campaign" in families:
+        st.info(f"Part of detected campaign {item['campaign_id']}: {item['campaign_reason']}. Decide it as a whole "
+                "on the Campaigns page.")
+    if "known claim" in families:
+        st.info(f"Repeats known claim #{int(item['claim_id'])} (similarity {item['claim_similarity']:.3f}, threshold "
+                f"{moderation.CLAIM_THRESHOLD}):")
+        st.text(privacy.text(item["claim_text"]))
+
+
 def claim_next(user: User, s: dict) -> str | None:
     """Claim the next item for `user` under settings `s` (another moderator's live claim is skipped)."""
     with cursor() as cur:
         return moderation.claim_next(cur, user, s["thresholds"], s["order"], s["labels"], s["topics"],
-                                     s["author"], s["include_escalated"], unscreened=s["unscreened"])
+                                     s["author"], s["include_escalated"], unscreened=s["unscreened"],
+                                     families=s["families"])
 
 
 def decide(user: User, post_id: str, seen: int | None, action: str, reason: str, note: str | None) -> int:
@@ -135,6 +156,36 @@ def bulk_decide(user: User, reviewed: list[tuple[str, int | None]], action: str,
                                           progress=lambda d, t: bar.progress(d / max(t, 1)))
     finally:
         caching.clear("decisions")
+
+
+def decide_campaign(user: User, campaign_id: str, reviewed: list[tuple[str, int | None]], action: str, reason: str,
+                    note: str | None, suspend: bool) -> moderation.BulkResult:
+    """Decide a detected campaign as a whole (the `reviewed` posts as shown, optionally suspending its accounts),
+    with a progress bar; one transaction, audited with the campaign's id."""
+    bar = st.progress(0.0, text=f"Recording {len(reviewed):,} decisions…")
+    try:
+        with cursor() as cur:
+            return detections.decide_campaign(cur, user, campaign_id, reviewed, action, reason, note or None, suspend,
+                                              progress=lambda d, t: bar.progress(d / max(t, 1)))
+    finally:
+        caching.clear("decisions")
+
+
+def add_claim(user: User, text: str, verdict: str, source_url: str | None, examples: list[str]) -> int:
+    """Add a known claim (audited); the worker embeds it and matches the posts against it in the background."""
+    with cursor() as cur:
+        claim_id = known_claims.add(cur, user, text, verdict, source_url or None, examples)
+    caching.clear("detections")
+    worker().redetect()
+    return claim_id
+
+
+def retire_claim(user: User, claim_id: int) -> None:
+    """Retire a known claim (audited): it stops matching; the worker drops its stored matches."""
+    with cursor() as cur:
+        known_claims.update(cur, user, claim_id, retire=True)
+    caching.clear("detections")
+    worker().redetect()
 
 
 def undo_preview(user: User) -> dict | None:

@@ -26,9 +26,12 @@ SECTIONS: tuple[tuple[str, tuple[NavPage, ...]], ...] = (
         NavPage("pages/analyst_overview.py", "Overview", ":material/monitoring:", "view_analytics", default=True,
                 url_path="overview"),
         NavPage("pages/analyst_topics.py", "Topics", ":material/category:", "view_analytics", url_path="topics"),
+        NavPage("pages/analyst_claims.py", "Claims", ":material/fact_check:", "view_analytics", url_path="claims"),
     )),
     ("Moderator", (
         NavPage("pages/moderator_queue.py", "Review queue", ":material/shield:", "moderate", url_path="queue"),
+        NavPage("pages/moderator_campaigns.py", "Campaigns", ":material/campaign:", "moderate",
+                url_path="campaigns"),
         NavPage("pages/moderator_reports.py", "Reported posts", ":material/flag:", "moderate", url_path="reported"),
         NavPage("pages/moderator_audit.py", "Audit log", ":material/history:", "view_audit", url_path="audit"),
         NavPage("pages/moderator_quality.py", "Quality", ":material/target:", "view_audit", url_path="quality"),

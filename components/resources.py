@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -70,10 +71,10 @@ def sessions() -> session_api.Sessions:
 
 
 @st.cache_resource(ttl=600, max_entries=4, show_spinner="Indexing recent post embeddings…")
-def embedding_index(path: str, days: float) -> feed.EmbeddingIndex:
-    """Embeddings of the last `days` of posts of the store at `path`, for the feed's similarity search; cleared
-    after scoring writes new embeddings."""
-    return feed.EmbeddingIndex.build(cursor(), days)
+def embedding_index(path: str, days: float, as_of: datetime | None = None) -> feed.EmbeddingIndex:
+    """Embeddings of the `days` of posts before `as_of` (default: the last post) of the store at `path`, for the
+    feed's similarity search; cleared after scoring writes new embeddings."""
+    return feed.EmbeddingIndex.build(cursor(), days, as_of)
 
 
 CACHE_CLEAR_S = 15.0  # while enriching, cached query results are refreshed at most this often
@@ -91,6 +92,9 @@ def enricher(path: str) -> enrichment.Enricher:
     def refresh(model: str, finished: bool) -> None:
         if finished or time.monotonic() - last[0] >= CACHE_CLEAR_S:
             last[0] = time.monotonic()
+            if model in (enrichment.DETECTIONS, "claims"):
+                caching.clear("detections")
+                return
             caching.clear("scores")
             if model == "embedding":
                 embedding_index.clear()

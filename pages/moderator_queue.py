@@ -106,7 +106,10 @@ c[1].metric("Being reviewed", f"{stats['claimed']:,}")
 c[2].metric("Escalated", f"{stats['escalated']:,}")
 c[3].metric("Oldest waiting", "–" if stats["oldest_age"] is None else f"{stats['oldest_age'].days} days")
 
-QUERY = {k: s[k] for k in ("thresholds", "order", "labels", "topics", "author", "include_escalated", "unscreened")}
+QUERY = {k: s[k] for k in ("thresholds", "order", "labels", "families", "topics", "author", "include_escalated",
+                           "unscreened")}
+st.caption("Waiting by label family: " + " · ".join(f"{name} {n:,}" for name, n in stats["families"].items())
+           + ". Filter with 'Flagged by' in the sidebar.")
 if stats["unscreened"] and not s["unscreened"]:
     st.caption(f"{stats['unscreened']:,} undecided posts are in languages the toxicity model cannot screen: tick "
                "'Include posts the toxicity model cannot screen' in the sidebar to review them.")
@@ -132,8 +135,12 @@ if not item:
         st.success("Nothing to review with these settings.")
 else:
     item = item[0]
-    st.subheader("Not screened by the toxicity model" if item["max_label"] == moderation.NOT_SCREENED
-                 else f"Flagged for {item['max_label']} ({item['max_score']:.2f})")
+    if item["max_label"] == moderation.NOT_SCREENED:
+        st.subheader("Not screened by the toxicity model")
+    elif item["max_label"] in moderation.FAMILIES:
+        st.subheader(f"Flagged as {item['max_label']}")
+    else:
+        st.subheader(f"Flagged for {item['max_label']} ({item['max_score']:.2f})")
     review_card(item, s["mask"], s["thresholds"], "queue")
     with st.expander("Draft a notice to the author (for a removal)"):
         code = st.session_state.get("queue_reason_remove", moderation.reason_codes("remove")[0])
@@ -175,7 +182,7 @@ if last and st.session_state.get("queue_undo_ask") == last["decision_id"]:
     a[1].button("Cancel", key="queue_undo_cancel", on_click=st.session_state.pop, args=("queue_undo_ask", None))
 
 with st.expander(f"Bulk action on the filtered queue ({len(items):,} posts, first 500)"):
-    st.dataframe(privacy.shown(items[["created_at", "handle", "topic", "max_label", "max_score", "text"]]),
+    st.dataframe(privacy.shown(items[["created_at", "handle", "topic", "max_label", "max_score", "families", "text"]]),
                  hide_index=True, width="stretch")
     b = st.columns(2)
     action = b[0].selectbox("Action", moderation.ACTIONS, key="queue_bulk_action")

@@ -1,7 +1,7 @@
 """Product: preview a reader's recommended feed (a user or a cold-start persona) with every pipeline stage
 visible: candidates, filters with reasons, score components, diversity re-ranking, explanations; compare two
 strategies; who to follow; offline evaluation."""
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -71,8 +71,13 @@ else:
         st.stop()
     reader = (tuple(topics), text.strip())
 
+end = data.data_end()
 with st.sidebar:
     st.subheader("Feed")
+    day = st.date_input("Feed as of (end of that day)", end.date(), max_value=end.date(), key="feed_as_of",
+                        help="Replay the feed as it stood then: candidates from the week before, the reader's "
+                             "history up to then, and today's moderation decisions and thresholds.")
+    as_of = None if day >= end.date() else datetime.combine(day + timedelta(days=1), time())
     n = st.slider("Feed length", 5, 50, 20, key="feed_n")
     with st.expander("Strategy A weights", expanded=True):
         weights_a, settings_a = strategy("feed_a", feed_api.Weights(), 0.7)
@@ -84,12 +89,12 @@ with st.sidebar:
                                                                         sentiment_fit=0.0), 1.0)
 
 # Similarity, sentiment fit and toxicity screening need the candidate window's posts enriched.
-end = data.data_end()
-recent = PostFilter(start=(end - timedelta(days=settings_a.window_days)).date(), end=end.date())
+until = as_of or end
+recent = PostFilter(start=(until - timedelta(days=settings_a.window_days)).date(), end=min(day, end.date()))
 for model in ("embedding", "sentiment", "toxicity"):
     waiting_note(recent, model)
 
-feed = data.feed(reader, weights_a, settings_a)
+feed = data.feed(reader, weights_a, settings_a, as_of)
 for note in feed.notes:
     st.info(privacy.text(note))
 c = st.columns(5)
@@ -129,7 +134,7 @@ with tabs[3]:
     if not compare:
         st.info("Turn on 'Compare with strategy B' in the sidebar.")
     else:
-        other = data.feed(reader, weights_b, settings_b)
+        other = data.feed(reader, weights_b, settings_b, as_of)
         ov = feed_api.overlap(feed, other)
         c = st.columns(3)
         c[0].metric("In both", len(ov["shared"]))

@@ -24,6 +24,45 @@ def full_db(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def narrative(full_db, tmp_path_factory) -> Path:
+    """The sample with embeddings for every post of the claim's topic in the narrative's weeks (the hard negatives:
+    complaints about cancelled flights, and the true news story shared widely) and for the claim; copy it to write."""
+    import shutil
+    from datetime import date
+
+    from analytics import models, store
+    from analytics.analyst.filters import PostFilter
+    from analytics.models import scoring
+    from analytics.moderation import known_claims
+
+    db = Path(shutil.copy(full_db, tmp_path_factory.mktemp("claims") / "social.duckdb"))
+    con = store.connect(db)
+    (topic,) = con.execute("SELECT any_value(topic) FROM posts JOIN sim_truth USING (post_id) WHERE kind = 'claim'"
+                           ).fetchone()
+    scoring.score_posts(con, PostFilter(start=date(2026, 10, 15), end=date(2026, 10, 31), topics=(topic,)),
+                        names=["embedding"])
+    assert known_claims.embed_missing(con, models.embed) == 1
+    con.close()
+    return db
+
+
+@pytest.fixture(scope="session")
+def detected(narrative, tmp_path_factory) -> Path:
+    """`narrative` with the worker's stored detections: the injected campaign, and the posts matching the claim;
+    copy it to write."""
+    import shutil
+
+    from analytics import store
+    from analytics.moderation import detections
+
+    db = Path(shutil.copy(narrative, tmp_path_factory.mktemp("detected") / "social.duckdb"))
+    con = store.connect(db)
+    detections.refresh(con)
+    con.close()
+    return db
+
+
+@pytest.fixture(scope="session")
 def small_cfg():
     return build.load_config(n_users=300, days=60)
 

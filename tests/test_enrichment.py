@@ -10,6 +10,7 @@ from analytics import store
 from analytics.data import build, ingest
 from analytics.models import enrichment
 from analytics.models.coverage import coverage
+from analytics.moderation import detections
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +34,18 @@ def test_a_pass_scores_every_post_toxicity_first(db):
     assert worker.run_pass(con) == {"toxicity": 300, "sentiment": 300, "embedding": 300}
     assert coverage(con) == {"sentiment": (300, 300), "toxicity": (300, 300), "embedding": (300, 300)}
     assert con.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 300
-    assert writes == [(model, i == 2) for model in ("toxicity", "sentiment", "embedding") for i in range(3)]
+    chunks = {model: [(model, i == 2) for i in range(3)] for model in ("toxicity", "sentiment", "embedding")}
+    # a new store gets its detections right after toxicity (campaigns need no model), and again after the pass
+    assert writes == [*chunks["toxicity"], ("detections", True), *chunks["sentiment"], *chunks["embedding"],
+                      ("detections", True)]
+    assert detections.refreshed_at(con) is not None
     s = worker.status()
     assert (s.state, s.current) == ("idle", None)
     assert s.models["toxicity"].done == s.models["sentiment"].done == 300 and s.models["sentiment"].rate > 0
     assert s.line() == "All 300 posts enriched by every model"
+    before = len(writes)
     assert worker.run_pass(con) == {"toxicity": 0, "sentiment": 0, "embedding": 0}, "nothing is scored twice"
+    assert len(writes) == before, "nothing changed: the stored detections stand, not refreshed"
 
 
 def test_a_stopped_pass_keeps_its_chunks_and_the_next_resumes(db):
@@ -77,10 +84,12 @@ def test_posts_arriving_mid_pass_are_screened_before_the_encoder_resumes(db, tmp
     worker = enrichment.Enricher(con.cursor, chunk=100, tick_s=0, intake=intake,
                                  on_write=lambda model, finished: writes.append((model, finished)))
     assert worker.run_pass(con) == {"toxicity": 302, "sentiment": 302, "embedding": 302}
-    assert writes == [("toxicity", False), ("toxicity", False), ("toxicity", True), ("sentiment", False),
-                      ("late", 2), ("toxicity", True), ("sentiment", False), ("sentiment", False),
-                      ("sentiment", True), ("embedding", False), ("embedding", False), ("embedding", False),
-                      ("embedding", True)], "the two new posts are screened first, then the encoders resume"
+    assert writes == [("toxicity", False), ("toxicity", False), ("toxicity", True), ("detections", True),
+                      ("sentiment", False), ("late", 2), ("toxicity", True), ("sentiment", False),
+                      ("sentiment", False), ("sentiment", True), ("embedding", False), ("embedding", False),
+                      ("embedding", False), ("embedding", True), ("detections", True)], \
+        "the two new posts are screened first, then the encoders resume; detections after the first screening and " \
+        "after the pass"
     assert coverage(con) == {"sentiment": (302, 302), "toxicity": (302, 302), "embedding": (302, 302)}
 
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -16,30 +15,13 @@ import pytest
 
 from analytics import models, store
 from analytics.access.auth import PermissionDenied, User
-from analytics.analyst.filters import PostFilter
 from analytics.data import build, inbox, ingest
-from analytics.models import scoring
 from analytics.moderation import known_claims
 from tests.helpers import query
 
 ROOT = Path(__file__).resolve().parent.parent
 MOD = User("mod1", "Mod", "moderator")
 ANALYST = User("ana", "Ana", "analyst")
-
-
-@pytest.fixture(scope="module")
-def narrative(full_db, tmp_path_factory) -> Path:
-    """The sample with embeddings for every post of the claim's topic in the narrative's weeks (the hard negatives:
-    complaints about cancelled flights, and the true news story shared widely) and for the claim."""
-    db = Path(shutil.copy(full_db, tmp_path_factory.mktemp("claims") / "social.duckdb"))
-    con = store.connect(db)
-    (topic,) = con.execute("SELECT any_value(topic) FROM posts JOIN sim_truth USING (post_id) WHERE kind = 'claim'"
-                           ).fetchone()
-    scoring.score_posts(con, PostFilter(start=date(2026, 10, 15), end=date(2026, 10, 31), topics=(topic,)),
-                        names=["embedding"])
-    assert known_claims.embed_missing(con, models.embed) == 1
-    con.close()
-    return db
 
 
 def test_the_narratives_paraphrases_are_matched_and_the_true_story_is_not(narrative):

@@ -81,8 +81,9 @@ def test_queue_orders_and_columns(con):
     q = moderation.queue(con, now=T)
     assert ids(q) == ["p1", "p5", "p2", "p3"]  # by max_score; p4 below every threshold, p6 only has a stale score
     assert list(q.columns) == ["post_id", "created_at", "handle", "author_id", "topic", "text", "parent_id", "lang",
-                               "max_label", "max_score", *LABELS, "followers", "interactions", "reach", "state",
-                               "decision_id", "claimed_by"]
+                               "max_label", "max_score", *LABELS, "families", "campaign_id", "campaign_reason",
+                               "claim_id", "claim_similarity", "claim_text", "followers", "interactions", "reach",
+                               "state", "decision_id", "claimed_by"]
     p2 = q.set_index("post_id").loc["p2"]
     assert (p2.max_label, p2.max_score, p2.toxic, p2.insult, p2.handle) == ("insult", 0.7, 0.3, 0.7, "ann")
     assert q[["post_id", "followers", "interactions", "reach"]].values.tolist() == [
@@ -372,7 +373,8 @@ def test_flag_precision_stats_and_tuner(con):
     moderation.claim_next(con, MOD2, labels=["threat"], now=T)
     stats = moderation.queue_stats(con, now=T)
     assert stats == {"size": 2, "claimed": 1, "escalated": 0, "oldest_age": T - datetime(2026, 1, 3),
-                     "median_age": T - datetime(2026, 1, 4), "unscreened": 0}
+                     "median_age": T - datetime(2026, 1, 4), "unscreened": 0,
+                     "families": {"toxicity": 2, "campaign": 0, "known claim": 0}}
     tuner = moderation.threshold_tuner(con, "toxic", [0.5, 0.7, 0.95])
     assert tuner[["threshold", "queue_items", "decided", "removed"]].values.tolist() == [
         [0.5, 2, 1, 1], [0.7, 1, 1, 1], [0.95, 0, 0, 0]]

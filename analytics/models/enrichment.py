@@ -2,7 +2,9 @@
 
 The cheap model goes first (toxicity covers the sample in seconds, so the review queue fills at once), then
 sentiment (trends), then the multilingual embeddings (feed, similar posts, claim matching); known claims without a
-current embedding are embedded at the end of a pass. Work goes through the scoring engine in chunks, each written in
+current embedding are embedded at the end of a pass. Then the stored detections (coordinated campaigns, posts
+matching known claims) are refreshed when anything changed; a store that never had them gets them right after
+toxicity, since campaign detection needs no model. Work goes through the scoring engine in chunks, each written in
 its own transaction, so a stop or a crash loses at most the chunk in flight and the next pass resumes where it
 stopped; posts scored by an older model version count as unscored. Newest posts go first, since pages show them
 first.
@@ -23,9 +25,10 @@ import duckdb
 
 from analytics.models import runtime, scoring
 from analytics.models.coverage import coverage
-from analytics.moderation import known_claims
+from analytics.moderation import detections, known_claims
 
 ORDER = ("toxicity", "sentiment", "embedding")  # cheap first: flagged posts reach the queue before the encoders start
+DETECTIONS = "detections"  # after the models: campaigns and known-claim matches, stored (analytics.moderation)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class Status:
             return f"Enrichment stopped by an error: {self.error}"
         if not self.models:
             return "Enrichment is starting…"
+        if self.state == "enriching" and self.current == DETECTIONS:
+            return "Detecting campaigns and matching known claims…"
         if self.state == "enriching" and self.current:
             m = self.models[self.current]
             parts = [f"Enriching ({self.current}): {m.done:,} of {m.total:,} posts"]
@@ -96,6 +101,7 @@ class Enricher:
         self._thread: threading.Thread | None = None
         self._last_intake = float("-inf")
         self._arrived = False  # posts arrived during the pass in flight
+        self._detect = False  # the stored detections are out of date
 
     @property
     def running(self) -> bool:
@@ -139,8 +145,19 @@ class Enricher:
             self._one_pass(con, scored)
             if self._stop.is_set() or not self._arrived:
                 break
+        if not self._stop.is_set() and (self._detect or any(scored.values())
+                                        or detections.refreshed_at(con) is None):
+            self._refresh(con)
         self._set(state="stopped" if self._stop.is_set() else "idle", current=None)
         return scored
+
+    def _refresh(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._set(state="enriching", current=DETECTIONS)
+        t0 = time.perf_counter()
+        self._detect = False
+        written = detections.refresh(con)
+        self._on_write(DETECTIONS, True)
+        self._log(f"enrichment: detections refreshed in {time.perf_counter() - t0:.1f} s ({written})")
 
     def _one_pass(self, con: duckdb.DuckDBPyConnection, scored: dict[str, int]) -> None:
         cov = coverage(con)
@@ -163,8 +180,11 @@ class Enricher:
             self._log(f"enrichment: {n:,} posts scored by {name} in {time.perf_counter() - t0:.1f} s")
             if self._stop.is_set() or self._arrived:
                 return
+            if name == ORDER[0] and detections.refreshed_at(con) is None:
+                self._refresh(con)  # a new store: campaigns need no model, so the queue gets them at once
         claims = known_claims.embed_missing(con, runtime.embed)  # known false claims, matched against the posts
         if claims:
+            self._detect = True
             self._on_write("claims", True)
             self._log(f"enrichment: {claims} known claims embedded")
 
@@ -195,6 +215,11 @@ class Enricher:
 
     def wake(self) -> None:
         """Start the next pass now (new posts arrived)."""
+        self._wake.set()
+
+    def redetect(self) -> None:
+        """Refresh the stored detections in a pass now (known claims changed)."""
+        self._detect = True
         self._wake.set()
 
     def stop(self, timeout: float | None = None) -> None:

@@ -30,15 +30,17 @@ from analytics.moderation.decisions import (
     undo_last,
     undo_preview,
 )
-from analytics.moderation.flags import NOT_SCREENED
+from analytics.moderation.flags import FAMILIES, NOT_SCREENED
+from analytics.moderation.known_claims import THRESHOLD as CLAIM_THRESHOLD
 from analytics.moderation.policy import ACTIONS, POLICY, REASONS, UNDO, reason_codes
 from analytics.moderation.quality import decisions_per_moderator, flag_precision, queue_stats, threshold_tuner
 from analytics.moderation.reports import reported_posts
 from analytics.moderation.review import CLAIM_TTL, ORDERS, author_history, claim_next, queue, release, thread_context
 from analytics.moderation.thresholds import THRESHOLDS_KEY, save_thresholds, thresholds
 
-__all__ = ["ACTIONS", "CHUNK", "CLAIM_TTL", "BulkResult", "Changed", "ClaimedByOther", "ConfirmBatchUndo",
-           "DEFAULT_THRESHOLDS", "LABELS", "NOT_SCREENED", "ORDERS", "POLICY", "REASONS", "SYSTEM", "StaleDecision",
+__all__ = ["ACTIONS", "CHUNK", "CLAIM_THRESHOLD", "CLAIM_TTL", "BulkResult", "Changed", "ClaimedByOther",
+           "ConfirmBatchUndo", "DEFAULT_THRESHOLDS", "FAMILIES", "LABELS", "NOT_SCREENED", "ORDERS", "POLICY",
+           "REASONS", "SYSTEM", "StaleDecision",
            "StaleUndo", "THRESHOLDS_KEY", "UNDO", "as_seen", "audit", "author_history", "bulk_decide", "claim_next",
            "current_states", "decide", "decisions_per_moderator", "flag_precision", "post_states", "queue",
            "queue_stats", "reason_codes", "release", "reopen", "reported_posts", "save_thresholds", "seen_state",

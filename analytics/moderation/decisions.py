@@ -168,12 +168,13 @@ def decide(con: duckdb.DuckDBPyConnection, user: User | None, post_id: str, acti
 
 def bulk_decide(con: duckdb.DuckDBPyConnection, user: User | None, reviewed: Sequence[tuple[str, int | None]],
                 action: str, reason_code: str, note: str | None = None, now: datetime | None = None,
-                progress: Callable[[int, int], None] | None = None) -> BulkResult:
+                progress: Callable[[int, int], None] | None = None, context: dict | None = None) -> BulkResult:
     """Record one decision on the posts the moderator reviewed: `reviewed` is the exact list of (post_id, seen)
     they had on screen (seen as for decide()). Posts whose state changed since are skipped and returned in
     `skipped`; no post outside the list is touched. The rest are decided all or none, in one transaction, sharing a
     new batch_id, with one audit row for the batch (none, and batch_id None, when every post was skipped).
-    `progress(done, total)` is called inside the transaction after each CHUNK of rows. Same checks as decide()
+    `progress(done, total)` is called inside the transaction after each CHUNK of rows; `context` (e.g. the
+    campaign_id) is added to the audit row. Same checks as decide()
     (ValueError for an empty list or a post listed twice, KeyError, ClaimedByOther: nothing written)."""
     require(user, "moderate")
     if reason_code not in reason_codes(action):
@@ -194,7 +195,7 @@ def bulk_decide(con: duckdb.DuckDBPyConnection, user: User | None, reviewed: Seq
         store.append_audit(con, user.username, "bulk_decide", "batch", batch_id,
                            {"action": action, "reason_code": reason_code, "note": note, "count": len(ids),
                             "decision_ids": [ids[0], ids[-1]], "post_ids": post_ids,
-                            "skipped": [c.post_id for c in skipped]}, now)
+                            "skipped": [c.post_id for c in skipped], **(context or {})}, now)
         store.release_claims(con, post_ids, user.username)
     return BulkResult(batch_id, post_ids, skipped)
 

@@ -45,12 +45,27 @@ def flag_condition(thresholds: dict[str, float],
 NOT_SCREENED = "not screened"  # the queue's label for a post in a language the toxicity model cannot read
 
 
+FAMILIES = ("toxicity", "campaign", "known claim")  # the queue's label families: which detector put a post there
+
+
 def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None,
-                 include_escalated: bool, unscreened: bool = False) -> tuple[str, dict]:
-    """CTEs ending in `flagged`: scored posts over threshold, undecided (or escalated), with their standing
-    decision_id (NULL while undecided) and any live claim. With `unscreened`, also every post in a language the
-    toxicity model cannot screen (not in TOXICITY_LANGS) that it did not flag: max_label NOT_SCREENED, max_score
-    NULL."""
+                 include_escalated: bool, unscreened: bool = False,
+                 families: Iterable[str] | None = None) -> tuple[str, dict]:
+    """CTEs ending in `flagged`: posts flagged by any of the label `families` (default all), undecided (or
+    escalated), with their standing decision_id (NULL while undecided) and any live claim.
+
+    - toxicity: scored posts with a selected label over its threshold. With `unscreened`, also every post in a
+      language the toxicity model cannot screen (not in TOXICITY_LANGS) that it did not flag: max_label
+      NOT_SCREENED, max_score NULL.
+    - campaign: posts of a stored detected campaign (campaign_id, campaign_reason).
+    - known claim: posts matching a live known claim (claim_id, claim_similarity and claim_text of the best one).
+
+    max_label is the toxicity label when toxicity flagged the post, else 'campaign' or 'known claim'; max_score is
+    the toxicity score (NULL for posts only the other families flagged); `families` lists every family that
+    flagged it."""
+    families = tuple(families or FAMILIES)
+    if unknown := set(families) - set(FAMILIES):
+        raise ValueError(f"families must be a selection of {', '.join(FAMILIES)}; got {sorted(unknown)}")
     labels, cond, params = flag_condition(thresholds, labels)
     cols = [f'tox."{label}"' for label in labels]
     top = f"greatest({', '.join(cols)})"
@@ -63,15 +78,34 @@ def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None,
         cond = f"({cond} OR {other})"
     states = "s.state IS NULL OR s.state = 'escalate'" if include_escalated else "s.state IS NULL"
     all_cols = ", ".join(f'tox."{label}"' for label in LABELS)
+    on = {f: "TRUE" if f in families else "FALSE" for f in FAMILIES}
     return f"""{SCORES_CTE}, {STATES_CTE},
         live_claims AS (SELECT post_id, moderator AS claimed_by FROM claims WHERE expires_at > $now),
+        tox_hits AS (SELECT p.post_id, {top_label} AS tox_label, {top} AS tox_score
+                     FROM tox JOIN posts p USING (post_id) WHERE {on["toxicity"]} AND {cond}),
+        cmp_hits AS (SELECT cp.post_id, cp.campaign_id, c.reason AS campaign_reason
+                     FROM campaign_posts cp JOIN campaigns c USING (campaign_id) WHERE {on["campaign"]}),
+        clm_hits AS (SELECT m.post_id, arg_max(m.claim_id, m.similarity) AS claim_id,
+                            max(m.similarity) AS claim_similarity, arg_max(k.text, m.similarity) AS claim_text
+                     FROM claim_matches m JOIN known_claims k USING (claim_id)
+                     WHERE {on["known claim"]} AND k.retired_at IS NULL GROUP BY m.post_id),
+        hits AS (SELECT post_id FROM tox_hits UNION SELECT post_id FROM cmp_hits UNION SELECT post_id FROM clm_hits),
         flagged AS (
             SELECT p.post_id, p.created_at, u.handle, p.author_id, p.topic, p.text, p.parent_id, p.lang,
-                   {top_label} AS max_label, {top} AS max_score, {all_cols},
+                   coalesce(th.tox_label, CASE WHEN ch.post_id IS NOT NULL THEN 'campaign' ELSE 'known claim' END)
+                       AS max_label,
+                   th.tox_score AS max_score, {all_cols},
+                   list_filter([CASE WHEN th.post_id IS NOT NULL THEN 'toxicity' END,
+                                CASE WHEN ch.post_id IS NOT NULL THEN 'campaign' END,
+                                CASE WHEN mh.post_id IS NOT NULL THEN 'known claim' END], lambda x: x IS NOT NULL)
+                       AS families,
+                   ch.campaign_id, ch.campaign_reason, mh.claim_id, mh.claim_similarity, mh.claim_text,
                    coalesce(s.state, 'undecided') AS state, s.decision_id, c.claimed_by
-            FROM tox JOIN posts p USING (post_id) LEFT JOIN users u ON u.user_id = p.author_id
+            FROM hits JOIN posts p USING (post_id) LEFT JOIN tox USING (post_id)
+            LEFT JOIN tox_hits th USING (post_id) LEFT JOIN cmp_hits ch USING (post_id)
+            LEFT JOIN clm_hits mh USING (post_id) LEFT JOIN users u ON u.user_id = p.author_id
             LEFT JOIN states s USING (post_id) LEFT JOIN live_claims c USING (post_id)
-            WHERE {cond} AND ({states}))""", params
+            WHERE {states})""", params
 
 
 def period(start: date | None, end: date | None, col: str, params: dict) -> list[str]:

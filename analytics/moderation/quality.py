@@ -11,7 +11,7 @@ import pandas as pd
 
 from analytics.models.registry import DEFAULT_THRESHOLDS, TOXICITY_LANGS
 from analytics.models.registry import TOXICITY_LABELS as LABELS
-from analytics.moderation.flags import SCORES_CTE, flag_condition, flagged_ctes, period, query_params, run
+from analytics.moderation.flags import FAMILIES, SCORES_CTE, flag_condition, flagged_ctes, period, query_params, run
 from analytics.store.sql import STATES_CTE
 
 
@@ -34,13 +34,15 @@ def queue_stats(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = D
     """The whole queue (claimed items included): size, claimed (live claims), escalated (flagged posts waiting
     in that state, not counted in size), oldest_age and median_age of the undecided items (timedelta; None if
     the queue is empty), and unscreened: undecided posts in languages the toxicity model cannot screen (the queue
-    lists them on request)."""
+    lists them on request), and families: undecided items per label family (a post flagged by two counts in both)."""
     ctes, flag_params = flagged_ctes(thresholds, None, include_escalated=True)
-    size, claimed, escalated, oldest, median = run(con, f"""WITH {ctes}
+    size, claimed, escalated, oldest, median, *per_family = run(con, f"""WITH {ctes}
         SELECT count(*) FILTER (state = 'undecided'), count(claimed_by) FILTER (state = 'undecided'),
                count(*) FILTER (state = 'escalate'),
                max(epoch($now) - epoch(created_at)) FILTER (state = 'undecided'),
-               median(epoch($now) - epoch(created_at)) FILTER (state = 'undecided')
+               median(epoch($now) - epoch(created_at)) FILTER (state = 'undecided'),
+               {", ".join(f"count(*) FILTER (state = 'undecided' AND list_contains(families, '{f}'))"
+                          for f in FAMILIES)}
         FROM flagged""", query_params(now, **flag_params)).fetchall()[0]
     (unscreened,), = con.execute(f"""WITH {STATES_CTE}
         SELECT count(*) FROM posts p LEFT JOIN states s USING (post_id)
@@ -48,7 +50,7 @@ def queue_stats(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = D
                                  [list(TOXICITY_LANGS)]).fetchall()
     age = lambda s: timedelta(seconds=s) if s is not None else None  # noqa: E731
     return {"size": size, "claimed": claimed, "escalated": escalated, "oldest_age": age(oldest),
-            "median_age": age(median), "unscreened": unscreened}
+            "median_age": age(median), "unscreened": unscreened, "families": dict(zip(FAMILIES, per_family))}
 
 
 def flag_precision(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = DEFAULT_THRESHOLDS) -> pd.DataFrame:

@@ -28,22 +28,25 @@ def _state(con: duckdb.DuckDBPyConnection, post_id: str) -> str | None:
 def queue(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = DEFAULT_THRESHOLDS, order: str = "score",
           labels: Iterable[str] | None = None, topics: Sequence[str] = (), author: str | None = None,
           moderator: str | None = None, include_escalated: bool = False, limit: int = 50,
-          now: datetime | None = None, unscreened: bool = False) -> pd.DataFrame:
-    """Posts to review: scored by the current toxicity model with any selected label (default: every label in
+          now: datetime | None = None, unscreened: bool = False,
+          families: Iterable[str] | None = None) -> pd.DataFrame:
+    """Posts to review: flagged by any of the label `families` (default all: toxicity, a detected campaign, a
+    known claim; see flags.flagged_ctes), for toxicity with any selected label (default: every label in
     `thresholds`) at or above its threshold, undecided (plus escalated ones with include_escalated), and not held
     by another moderator's live claim (`moderator`'s own claims stay in, claimed_by says so). With `unscreened`,
     also the posts in languages the toxicity model cannot screen (max_label 'not screened', max_score NULL: they
     come after the flagged ones in score order).
 
-    Columns: post_id, created_at, handle, author_id, topic, text, parent_id, max_label, max_score (over the
-    selected labels), one column per toxicity label, followers (of the author), interactions (on the post),
+    Columns: post_id, created_at, handle, author_id, topic, text, parent_id, lang, max_label, max_score (over the
+    selected labels; NULL when toxicity did not flag it), one column per toxicity label, families, campaign_id,
+    campaign_reason, claim_id, claim_similarity, claim_text, followers (of the author), interactions (on the post),
     reach (their sum), state, decision_id (the standing decision: NULL while undecided, the escalation for an
     escalated post; what a decision on the item passes as `seen`), claimed_by. Order 'score', 'newest', 'oldest'
     or 'reach'. Text is returned as stored: render it as plain text.
     """
     if order not in ORDERS:
         raise ValueError(f"order must be one of {', '.join(ORDERS)}")
-    ctes, flag_params = flagged_ctes(thresholds, labels, include_escalated, unscreened)
+    ctes, flag_params = flagged_ctes(thresholds, labels, include_escalated, unscreened, families)
     params = query_params(now, **flag_params, moderator=moderator, topics=list(topics),
                           author=(author or "").lstrip("@"), limit=limit)
     conds = ["(claimed_by IS NULL OR claimed_by = $moderator)" if moderator else "claimed_by IS NULL"]
@@ -68,7 +71,8 @@ def queue(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = DEFAULT
 def claim_next(con: duckdb.DuckDBPyConnection, user: User | None, thresholds: dict[str, float] = DEFAULT_THRESHOLDS,
                order: str = "score", labels: Iterable[str] | None = None, topics: Sequence[str] = (),
                author: str | None = None, include_escalated: bool = False, ttl: timedelta = CLAIM_TTL,
-               now: datetime | None = None, rounds: int = 5, unscreened: bool = False) -> str | None:
+               now: datetime | None = None, rounds: int = 5, unscreened: bool = False,
+               families: Iterable[str] | None = None) -> str | None:
     """Claim the first queue item that is free (or already `user`'s) for `ttl`; returns its post_id, or None when
     the queue is empty (or every item was lost to other moderators `rounds` times over). Needs 'moderate'.
 
@@ -84,7 +88,7 @@ def claim_next(con: duckdb.DuckDBPyConnection, user: User | None, thresholds: di
     for _ in range(rounds):
         at = now or datetime.now()
         items = queue(con, thresholds, order, labels, topics, author, moderator, include_escalated, 20, at,
-                      unscreened)
+                      unscreened, families)
         if items.empty:
             return None
         for post_id in items["post_id"]:

@@ -108,6 +108,41 @@ CREATE TABLE IF NOT EXISTS known_claims (  -- false or misleading claims moderat
     model_version VARCHAR,         -- of vecs: the multilingual encoder's, NULL until the claim is embedded
     vecs       FLOAT[384][]        -- the text's and each example's embedding
 );
+CREATE TABLE IF NOT EXISTS campaigns (   -- detected coordinated campaigns (derived: the worker rewrites them)
+    campaign_id VARCHAR PRIMARY KEY,   -- a hash of its post ids, so the same episode keeps its id
+    start_at    TIMESTAMP NOT NULL,
+    end_at      TIMESTAMP NOT NULL,
+    n_posts     INTEGER NOT NULL,
+    n_accounts  INTEGER NOT NULL,
+    author_ids  VARCHAR[],
+    shared_text VARCHAR,
+    links       VARCHAR[],
+    signals     JSON,                  -- each coordination signal with its value
+    reason      VARCHAR NOT NULL,
+    detected_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS campaign_posts (
+    post_id     VARCHAR PRIMARY KEY,
+    campaign_id VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS claim_matches (  -- posts repeating a live known claim (derived: the worker rewrites them)
+    post_id    VARCHAR NOT NULL,
+    claim_id   BIGINT NOT NULL,
+    similarity DOUBLE NOT NULL,        -- best cosine to the claim's text or an example
+    matched_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (post_id, claim_id)
+);
+CREATE SEQUENCE IF NOT EXISTS account_action_seq;
+CREATE TABLE IF NOT EXISTS account_actions (  -- append-only, like decisions: an account's state is its latest action
+    action_id   BIGINT PRIMARY KEY DEFAULT nextval('account_action_seq'),
+    user_id     VARCHAR NOT NULL,
+    moderator   VARCHAR NOT NULL,
+    action      VARCHAR NOT NULL CHECK (action IN ('suspend', 'reinstate', 'warn')),
+    reason_code VARCHAR,
+    note        VARCHAR,
+    campaign_id VARCHAR,               -- when taken on a campaign's accounts
+    created_at  TIMESTAMP NOT NULL
+);
 CREATE TABLE IF NOT EXISTS topics (
     topic     VARCHAR PRIMARY KEY,
     terms     VARCHAR[],
@@ -133,7 +168,8 @@ CREATE TABLE IF NOT EXISTS meta (
 );
 """
 
-APPEND_ONLY = ("moderation_decisions", "audit_log", "dp_releases")
+DERIVED = ("campaigns", "campaign_posts", "claim_matches")  # rewritten whole by replace()
+APPEND_ONLY = ("moderation_decisions", "audit_log", "dp_releases", "account_actions")
 KEYS = {
     "users": ("user_id",),
     "posts": ("post_id",),
@@ -147,5 +183,8 @@ KEYS = {
     "sim_events": ("event_id",),
     "sim_truth": ("post_id",),
     "known_claims": ("claim_id",),
+    "campaigns": ("campaign_id",),
+    "campaign_posts": ("post_id",),
+    "claim_matches": ("post_id", "claim_id"),
     "meta": ("key",),
 }

@@ -16,21 +16,29 @@ from typing import Any, Iterator, Sequence
 import duckdb
 import pandas as pd
 
-from analytics.store.schema import APPEND_ONLY, KEYS
+from analytics.store.schema import APPEND_ONLY, DERIVED, KEYS
 
 WRITE_LOCK = threading.RLock()
+_OPEN: set[int] = set()  # connections with a transaction() open (only touched under WRITE_LOCK)
 
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All-or-nothing block under the write lock: commit on success, roll back on any exception."""
+    """All-or-nothing block under the write lock: commit on success, roll back on any exception. A transaction()
+    opened inside another on the same connection joins it (one commit, or one rollback, for both)."""
     with WRITE_LOCK:
+        if id(con) in _OPEN:
+            yield con
+            return
         con.execute("BEGIN TRANSACTION")
+        _OPEN.add(id(con))
         try:
             yield con
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        finally:
+            _OPEN.discard(id(con))
         con.execute("COMMIT")
 
 
@@ -97,8 +105,10 @@ def append_audit(con: duckdb.DuckDBPyConnection, actor: str, action: str, target
 
 
 SEQUENCES = (("moderation_decisions", "decision_id", "decision_seq"), ("audit_log", "event_id", "audit_seq"),
-             ("dp_releases", "release_id", "release_seq"), ("known_claims", "claim_id", "claim_seq"))
-HISTORY = ("moderation_decisions", "audit_log", "claims", "dp_releases", "known_claims")  # never lost to a rebuild
+             ("dp_releases", "release_id", "release_seq"), ("known_claims", "claim_id", "claim_seq"),
+             ("account_actions", "action_id", "account_action_seq"))
+# never lost to a rebuild
+HISTORY = ("moderation_decisions", "audit_log", "claims", "dp_releases", "known_claims", "account_actions")
 
 
 def carry_history(con: duckdb.DuckDBPyConnection, old: str | Path) -> dict[str, int]:
@@ -132,6 +142,18 @@ def advance_sequences(con: duckdb.DuckDBPyConnection) -> None:
     for table, key, seq in SEQUENCES:
         con.execute(f"SELECT max(nextval('{seq}')) FROM range((SELECT coalesce(max({key}), 0) FROM {table}))"
                     ).fetchall()
+
+
+def replace(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Replace the whole content of derived tables (DERIVED: detection results) with `frames`, all in one
+    transaction; returns rows written per table."""
+    unknown = set(frames) - set(DERIVED)
+    if unknown:
+        raise ValueError(f"{sorted(unknown)} are not derived tables; use upsert() or append()")
+    with transaction(con):
+        for table in frames:
+            con.execute(f"DELETE FROM {table}")
+        return {table: upsert(con, table, df) for table, df in frames.items()}
 
 
 def drop_other_embeddings(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str], model_id: str) -> int:
