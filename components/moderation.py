@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import moderation, store
 from analytics.access.auth import User
 from analytics.models.explain import offending_words
-from analytics.moderation import detections, known_claims
+from analytics.moderation import detections, exposure, known_claims
 from components import caching, privacy
 from components.enrichment import worker
 from components.highlight import attribution_markdown
@@ -74,6 +74,10 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
         meta = [f"@{privacy.handle(item['handle'])}", str(item["created_at"])[:16], item["topic"] or "",
                 f"reach {item['reach']:,}"]
         st.caption(" · ".join(escape_md(x) for x in meta if x))
+        with cursor() as cur:
+            e = exposure.per_post(cur, [item["post_id"]]).iloc[0]
+        st.caption(f"Exposure so far: {e['viewers']:,} users viewed it · {e['likes']:,} likes · {e['shares']:,} "
+                   f"shares · {e['replies']:,} replies · {e['reports']:,} reports")
         revealed = st.session_state.get(f"{key}_reveal_{item['post_id']}", False)
         if mask and not revealed:
             st.text(_masked(pairs))

@@ -12,7 +12,6 @@ from components.auth import current_user, require
 from components.drilldown import table
 from components.enrichment import detection_note
 from components.moderation import add_claim, retire_claim
-from components.post_card import escape_md
 
 
 def on_add(user: User) -> None:
@@ -73,7 +72,7 @@ claim = overview.set_index("claim_id").loc[chosen]
 st.subheader(f"Claim #{chosen} ({claim['verdict']})")
 st.text(privacy.text(claim["text"]))
 if isinstance(claim["source_url"], str) and claim["source_url"]:
-    st.caption("Fact-check: " + escape_md(claim["source_url"]))
+    st.text("Fact-check: " + privacy.text(claim["source_url"]))
 m = st.columns(5)
 m[0].metric("Matching posts", f"{claim['matches']:,}")
 m[1].metric("Accounts", f"{claim['authors']:,}")

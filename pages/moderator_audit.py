@@ -6,6 +6,7 @@ import streamlit as st
 from analytics import moderation
 from analytics.access import signin
 from analytics.access.inert import strip_controls
+from analytics.moderation import accounts, exposure
 from components.auth import require
 from components.drilldown import table
 from components.resources import cursor
@@ -26,6 +27,19 @@ with cursor() as cur:
     log = moderation.audit(cur, user, None if who == "any" else who, None if action == "any" else action, start, end)
 st.metric("Events", f"{len(log):,}")
 table(log, "audit", "audit_log.csv")
+removals = log[(log["action"] == "remove") & ~log["undone"]]["post_id"].drop_duplicates().tolist()
+if removals:
+    with st.expander(f"Exposure of the {len(removals):,} removed posts listed: how far they travelled before removal"):
+        with cursor() as cur:
+            table(exposure.per_post(cur, removals), "audit_exposure", "exposure_before_removal.csv")
+        st.caption("Viewers are the distinct users who viewed the post before its removal (the feeds that showed "
+                   "it); views, likes, shares, replies and reports are the interactions before then.")
+
+st.subheader("Account actions")
+st.caption("Suspensions, reinstatements and warnings, append-only like decisions: an account's state is its latest "
+           "suspend or reinstate.")
+with cursor() as cur:
+    table(accounts.log(cur), "audit_accounts", "account_actions.csv")
 
 st.subheader("Sign-in events")
 st.caption(f"Every sign-in, failure, lockout and refused attempt. {signin.MAX_FAILURES} wrong passwords for a "

@@ -12,7 +12,6 @@ from components.auth import require
 from components.drilldown import table
 from components.enrichment import detection_note
 from components.moderation import decide_campaign
-from components.post_card import escape_md
 
 
 def on_decide(user: User, campaign_id: str, reviewed: list[tuple[str, int | None]], action: str, reason: str,
@@ -77,7 +76,7 @@ sig = pd.DataFrame({"signal": list(c["signals"]), "value": [str(v) for v in c["s
 st.dataframe(privacy.shown(sig), hide_index=True)
 st.markdown("**Shared text** (the most common copy)")
 st.text(privacy.text(c["shared_text"]))
-st.caption("Links: " + escape_md(", ".join(c["links"])) if len(c["links"]) else "No links.")
+st.text("Links: " + privacy.text(", ".join(c["links"])) if len(c["links"]) else "No links.")
 
 tabs = st.tabs(["Posts", "Accounts"])
 with tabs[0]:

@@ -95,6 +95,9 @@ for model in ("embedding", "sentiment", "toxicity"):
     waiting_note(recent, model)
 
 feed = data.feed(reader, weights_a, settings_a, as_of)
+if as_of:
+    st.caption(f"Replayed as of the end of {day:%Y-%m-%d}: candidates from the {settings_a.window_days:g} days before, "
+               "the reader's history up to then, today's moderation decisions and thresholds.")
 for note in feed.notes:
     st.info(privacy.text(note))
 c = st.columns(5)

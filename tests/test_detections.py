@@ -1,6 +1,7 @@
 """Stored detections in moderation: the worker's campaigns and known-claim matches enter the review queue as label
 families, a campaign is decided as a whole (its accounts suspended, append-only, audited) and leaves the feeds, its
 exposure is counted from the interactions, and analysts see each claim's spread and who spread it."""
+import re
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -165,3 +166,62 @@ def test_analysts_see_each_claims_spread_and_who_spread_it(db):
     assert fig["data"][-1]["name"] == "total so far" and fig["data"][-1]["y"][-1] == 25
     assert fig["data"][-1]["yaxis"] == "y2"
     con.close()
+
+
+def test_a_moderator_removes_a_campaign_from_its_page_after_confirming(db, use_db, app_run):
+    use_db(db)
+    at = app_run("pages/moderator_campaigns.py", MOD)
+    assert at.selectbox(key="cmp_id").value.startswith("cmp-")
+    assert [m.value for m in at.metric[:4]] == ["80", "36", at.metric[2].value, "0"]
+    assert at.button(key="cmp_go").disabled, "nothing happens before the confirmation"
+    assert at.selectbox(key="cmp_reason").value == "spam"
+    at.checkbox(key="cmp_suspend").check().run()
+    at.checkbox(key="cmp_confirm").check().run()
+    assert at.checkbox(key="cmp_confirm").label == ("I reviewed this campaign: remove its 80 undecided posts as spam "
+                                                    "and suspend 36 accounts")
+    at.button(key="cmp_go").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Campaign cmp-") and "80 posts removed as spam, and their accounts " \
+        "suspended" in at.success[0].value
+    assert query(db, "SELECT count(*), count(DISTINCT batch_id) FROM moderation_decisions WHERE action = 'remove'") \
+        == [(80, 1)]
+    assert query(db, "SELECT count(*) FROM account_actions WHERE action = 'suspend'") == [(36,)]
+    assert "Every post of this campaign is decided" in " ".join(c.value for c in at.caption)
+    at = app_run("pages/moderator_audit.py", MOD, state={"privacy_redact": False})
+    exposure_table = next(d.value for d in at.dataframe if "viewers" in d.value.columns)
+    assert len(exposure_table) == 80 and exposure_table["removed_at"].notna().all()
+    views = query(db, "SELECT count(*) FROM interactions i JOIN sim_truth t USING (post_id) "
+                      "WHERE i.kind = 'view' AND t.kind = 'campaign'")[0][0]
+    assert exposure_table["views"].sum() == views
+    actions = next(d.value for d in at.dataframe if "campaign_id" in d.value.columns)
+    assert len(actions) == 36 and set(actions["action"]) == {"suspend"} and set(actions["moderator"]) == {"mod1"}
+
+
+def test_the_queue_filters_by_family_and_says_why_a_post_is_there(db, use_db, app_run):
+    use_db(db)
+    at = app_run("pages/moderator_queue.py", MOD, state={"queue_families": ["known claim"]})
+    assert at.subheader[0].value == "Flagged as known claim"
+    why = " ".join(i.value for i in at.info)
+    assert re.match(rf"Repeats known claim #1 \(similarity [01]\.\d{{3}}, threshold {known_claims.THRESHOLD}\):", why)
+    assert "Waiting by label family: toxicity" in " ".join(c.value for c in at.caption)
+    at = app_run("pages/moderator_queue.py", MOD, state={"queue_families": ["campaign"]})
+    assert at.subheader[0].value == "Flagged as campaign"
+    assert "Decide it as a whole on the Campaigns page" in " ".join(i.value for i in at.info)
+
+
+def test_claims_page_for_analysts_and_moderators(db, use_db, app_run):
+    use_db(db)
+    at = app_run("pages/analyst_claims.py", ANALYST)
+    assert [m.value for m in at.metric] == ["25", at.metric[1].value, "en, zh", at.metric[3].value, "0"]
+    assert at.get("plotly_chart") and not at.text_area, "analysts read; they do not add claims"
+    assert not [b for b in at.button if b.key and b.key.startswith("claims_retire")]
+    at = app_run("pages/analyst_claims.py", MOD)
+    at.text_area(key="claims_new_text").input("5G towers spread the flu")
+    at.text_input(key="claims_new_source").input("https://example.org/5g")
+    at.button(key="claims_add").click().run()
+    assert at.success[0].value.startswith("Claim #2 added")
+    assert query(db, "SELECT claim_id, text, verdict, added_by FROM known_claims WHERE claim_id = 2") == [
+        (2, "5G towers spread the flu", "false", "mod1")]
+    assert query(db, "SELECT action FROM audit_log WHERE target_id = '2'") == [("claim_added",)]
+    at.button(key="claims_retire_1").click().run()
+    assert query(db, "SELECT retired_at IS NOT NULL FROM known_claims WHERE claim_id = 1") == [(True,)]

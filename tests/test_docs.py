@@ -37,7 +37,7 @@ def test_readme_schema_table_matches_the_store():
     con.execute(store.SCHEMA)
     tables = {t: [c[0] for c in con.execute(f"DESCRIBE {t}").fetchall()] for t in [*store.KEYS, *store.APPEND_ONLY]}
     keys = {**{t: list(k) for t, k in store.KEYS.items()}, "moderation_decisions": ["decision_id"],
-            "audit_log": ["event_id"], "dp_releases": ["release_id"]}
+            "audit_log": ["event_id"], "dp_releases": ["release_id"], "account_actions": ["action_id"]}
     documented = _readme_schema()
     assert sorted(documented) == sorted(tables)
     for table, (key, cols) in documented.items():

@@ -9,7 +9,7 @@ import re
 import shutil
 import urllib.parse
 import urllib.request
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -265,3 +265,69 @@ def test_product_manager_opens_a_feed_without_the_removed_post(server_after_a_re
     assert items and removed not in {r["post_id"] for r in items}
     page.get_by_role("tab", name="Feed").click()
     page.screenshot(path=str(ARTIFACTS / "product_feed.png"))
+
+
+CAMPAIGN_DAY = datetime(2026, 10, 9)  # the injected campaign ran 2026-10-08 14:00-15:30: feeds as of that evening
+
+
+@pytest.fixture
+def server_with_a_campaign_reader(dashboard) -> dict:
+    """The dashboard on a copy of the fresh store (no detections stored: its worker must find the campaign), with
+    server["reader"]: a user whose feed as of the campaign's day shows campaign posts (its bought engagement makes
+    them popular) and whom a handle search lists first, and server["campaign"]: the campaign's post ids."""
+    def find(con) -> dict:
+        from analytics import feed
+
+        campaign = {p for (p,) in con.execute("SELECT post_id FROM sim_truth WHERE kind = 'campaign'").fetchall()}
+        for (user_id, handle) in con.execute("SELECT user_id, handle FROM users ORDER BY handle").fetchall():
+            shown = set(feed.recommend(con, user_id, as_of=CAMPAIGN_DAY).items["post_id"]) & campaign
+            if shown and feed.search_users(con, handle, 20)["handle"].iloc[0] == handle:
+                return {"reader": handle, "shown": shown, "campaign": campaign}
+        raise AssertionError("no reader saw the campaign")
+    return dashboard(find)
+
+
+def test_moderator_removes_a_campaign_in_bulk_and_its_posts_leave_the_feeds(server_with_a_campaign_reader, page,
+                                                                             browser):
+    server = server_with_a_campaign_reader
+    sign_in(page, server["base"], "mod1")
+    page.get_by_role("link", name="Campaigns").click()
+    # Nobody ran detection: the worker does it right after screening the fresh store, and the page refreshes itself.
+    page.get_by_text(re.compile(r"^Campaign cmp-")).wait_for(timeout=600_000)
+    page.get_by_text(re.compile(r"accounts posted copies within 60 minutes; 100% of the accounts are fresh")).first \
+        .wait_for()
+    page.get_by_text("Also suspend its 36 accounts").click()
+    page.get_by_text(re.compile("^I reviewed this campaign: remove its 80 undecided posts as spam and suspend 36 "
+                                "accounts")).click()
+    page.get_by_role("button", name="Remove 80 posts").click()
+    page.get_by_text(re.compile(r"80 posts removed as spam, and their accounts suspended")).wait_for()
+    page.get_by_text("Every post of this campaign is decided").wait_for()
+    page.screenshot(path=str(ARTIFACTS / "moderator_campaign_removed.png"), full_page=True)
+
+    pm = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True).new_page()
+    pm.set_default_timeout(60_000)
+    try:
+        sign_in(pm, server["base"], "pm1")
+        pm.get_by_role("link", name="Feed preview").click()
+        who = privacy.pseudonym(server["reader"], b"e2e")
+        pm.get_by_label("Find a user by pseudonym").fill(who)
+        pm.get_by_label("Find a user by pseudonym").press("Enter")
+        pm.get_by_role("tab", name="Filtered out").wait_for(timeout=240_000)
+        day = pm.get_by_test_id("stSidebar").get_by_test_id("stDateInput").locator("input:not([type='date'])")
+        day.click()
+        day.press("Control+a")
+        day.press_sequentially("2026/10/08")
+        day.press("Enter")
+        pm.get_by_text("Replayed as of the end of 2026-10-08").wait_for(timeout=240_000)
+        pm.get_by_role("tab", name="Filtered out").click()
+        filtered = download_csv(pm, pm.get_by_role("tabpanel").get_by_role("button", name=re.compile("Export CSV")))
+        removed = {r["post_id"] for r in filtered if r["reason"] == "removed"}
+        assert server["shown"] <= removed, "the campaign posts this reader was shown are filtered out as removed"
+        pm.get_by_role("tab", name="Score components").click()
+        items = download_csv(pm, pm.get_by_role("tabpanel").get_by_role("button", name=re.compile("Export CSV")))
+        assert items and not {r["post_id"] for r in items} & server["campaign"]
+        pm.get_by_role("tab", name="Feed").click()
+        pm.screenshot(path=str(ARTIFACTS / "product_feed_after_campaign.png"), full_page=True)
+    finally:
+        pm.screenshot(path=str(ARTIFACTS / "product_feed_campaign_day.png"), full_page=True)
+        pm.context.close()

@@ -23,7 +23,9 @@ SHOWS = {
     "app.py": ("Overview", {"metric", "text"}),
     "pages/analyst_overview.py": ("Overview", {"metric", "text"}),
     "pages/analyst_topics.py": ("Topics", {"metric", "text", "dataframe"}),
+    "pages/analyst_claims.py": ("Known claims", {"metric", "text", "dataframe", "plotly_chart"}),
     "pages/moderator_queue.py": ("Review queue", {"metric", "text", "dataframe"}),
+    "pages/moderator_campaigns.py": ("Campaigns", {"metric", "text", "dataframe"}),
     "pages/moderator_reports.py": ("Reported posts", {"metric", "text"}),
     "pages/moderator_audit.py": ("Audit log", {"metric", "dataframe"}),
     "pages/moderator_quality.py": ("Quality", {"metric", "dataframe", "plotly_chart"}),
@@ -32,6 +34,7 @@ SHOWS = {
     "pages/data_import.py": ("Import posts", {"metric"}),
 }
 MODERATED = {"pages/moderator_queue.py", "pages/moderator_audit.py", "pages/moderator_quality.py"}
+DETECTED = {"pages/analyst_claims.py", "pages/moderator_campaigns.py"}  # on the sample with stored detections
 
 
 @pytest.fixture
@@ -55,6 +58,8 @@ def test_every_navigation_page_has_expectations():
 def test_every_page_renders_sample_data(full_db, use_db, page, app_run, request):
     if page in MODERATED:
         db, removed = request.getfixturevalue("moderated")
+    elif page in DETECTED:
+        use_db(request.getfixturevalue("detected"))
     else:
         use_db(full_db)
     # The moderators' names checked below: an admin who turned redaction (on by default) off sees them.

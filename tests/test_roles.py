@@ -15,25 +15,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # What the navigation must offer each role, written out so that a change to either the table or CAPABILITIES
 # shows up here: section -> page scripts, in the order shown.
-ANALYTICS = {"Analyst": ["pages/analyst_overview.py", "pages/analyst_topics.py"], "Models": ["pages/models.py"]}
+ANALYTICS = {"Analyst": ["pages/analyst_overview.py", "pages/analyst_topics.py", "pages/analyst_claims.py"],
+             "Models": ["pages/models.py"]}
 DATA = {"Data": ["pages/data_import.py"]}
 EXPECTED = {
     "analyst": {**ANALYTICS, **DATA},
     "moderator": {"Analyst": ANALYTICS["Analyst"],
-                  "Moderator": ["pages/moderator_queue.py", "pages/moderator_reports.py", "pages/moderator_audit.py",
-                                "pages/moderator_quality.py"],
+                  "Moderator": ["pages/moderator_queue.py", "pages/moderator_campaigns.py",
+                                "pages/moderator_reports.py", "pages/moderator_audit.py", "pages/moderator_quality.py"],
                   "Models": ANALYTICS["Models"]},
     "product": {"Analyst": ANALYTICS["Analyst"], "Product": ["pages/product_feed.py"], "Models": ANALYTICS["Models"]},
     "admin": {"Analyst": ANALYTICS["Analyst"],
-              "Moderator": ["pages/moderator_queue.py", "pages/moderator_reports.py", "pages/moderator_audit.py",
-                            "pages/moderator_quality.py"],
+              "Moderator": ["pages/moderator_queue.py", "pages/moderator_campaigns.py", "pages/moderator_reports.py",
+                            "pages/moderator_audit.py", "pages/moderator_quality.py"],
               "Product": ["pages/product_feed.py"], "Models": ANALYTICS["Models"], **DATA},
 }
 # The admin's navigation in full, as app.py showed it before the table moved: (section, script, title, icon, default).
 ADMIN_NAV = [
     ("Analyst", "pages/analyst_overview.py", "Overview", ":material/monitoring:", True),
     ("Analyst", "pages/analyst_topics.py", "Topics", ":material/category:", False),
+    ("Analyst", "pages/analyst_claims.py", "Claims", ":material/fact_check:", False),
     ("Moderator", "pages/moderator_queue.py", "Review queue", ":material/shield:", False),
+    ("Moderator", "pages/moderator_campaigns.py", "Campaigns", ":material/campaign:", False),
     ("Moderator", "pages/moderator_reports.py", "Reported posts", ":material/flag:", False),
     ("Moderator", "pages/moderator_audit.py", "Audit log", ":material/history:", False),
     ("Moderator", "pages/moderator_quality.py", "Quality", ":material/target:", False),
@@ -81,7 +84,7 @@ def test_matrix_is_the_complement_of_the_navigation():
     for role in auth.ROLES:
         refused = {page.path for page, r in REFUSED if r == role}
         assert refused == every - {p for pages in EXPECTED[role].values() for p in pages}, role
-    assert len(REFUSED) == 12 and len(navigation.PAGES) == 9
+    assert len(REFUSED) == 14 and len(navigation.PAGES) == 11
 
 
 @pytest.mark.parametrize("page,role", REFUSED, ids=[f"{p.path.removeprefix('pages/')}-{r}" for p, r in REFUSED])
@@ -103,7 +106,8 @@ def test_page_shows_anyone_signed_out_the_sign_in_form_and_nothing_else(page, st
 
 def test_page_urls_are_short_and_unique():
     urls = [p.url_path for p in navigation.PAGES]
-    assert urls == ["overview", "topics", "queue", "reported", "audit", "quality", "feed", "model-cards", "import"]
+    assert urls == ["overview", "topics", "claims", "queue", "campaigns", "reported", "audit", "quality", "feed",
+                    "model-cards", "import"]
 
 
 @pytest.mark.parametrize("role", auth.ROLES)

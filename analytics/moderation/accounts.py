@@ -61,6 +61,15 @@ def account_states(con: duckdb.DuckDBPyConnection, user_ids: Sequence[str]) -> p
                        [list(user_ids)]).df()
 
 
+def log(con: duckdb.DuckDBPyConnection, limit: int = 500) -> pd.DataFrame:
+    """The latest account actions, newest first: action_id, created_at, moderator, action, user_id, handle,
+    reason_code, note, campaign_id."""
+    return con.execute("""SELECT a.action_id, a.created_at, a.moderator, a.action, a.user_id, u.handle, a.reason_code,
+                                 a.note, a.campaign_id
+                          FROM account_actions a LEFT JOIN users u USING (user_id)
+                          ORDER BY a.action_id DESC LIMIT ?""", [limit]).df()
+
+
 def history(con: duckdb.DuckDBPyConnection, user_id: str) -> pd.DataFrame:
     """Every action on one account, newest first: action_id, created_at, moderator, action, reason_code, note,
     campaign_id."""
