@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.access.auth import User
+from analytics.analyst.filters import PostFilter
 from analytics.moderation import known_claims
 from components import charts, data, privacy
 from components.auth import current_user, require
@@ -81,7 +82,11 @@ m[3].metric("Reached users", f"{claim['viewers']:,}", help="Distinct users who v
 m[4].metric("Removed", f"{claim['removed']:,}")
 spread = data.claim_spread(int(chosen))
 if spread.empty:
-    st.info("No post matches this claim (yet).")
+    embedded, total = data.model_coverage(PostFilter())["embedding"]
+    st.info("No post matches this claim" + (
+        f" yet: posts are matched by their embeddings, and {total - embedded:,} of {total:,} posts still wait for "
+        "theirs (the background enrichment is computing them: progress in the sidebar)." if embedded < total
+        else "."))
 else:
     st.plotly_chart(charts.claim_spread_chart(spread), width="stretch")
     tabs = st.tabs(["Who spread it", "Matching posts"])
