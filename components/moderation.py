@@ -90,11 +90,16 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
             st.warning(f"Not screened by the toxicity model: this post is in '{escape_md(item['lang'] or 'und')}', "
                        "and the model reads English only. Its scores below mean nothing; read the post.")
         why(item)
-        scores = {label: float(item[label]) for label in moderation.LABELS}
-        st.dataframe({"label": list(scores), "score": [round(s, 3) for s in scores.values()],
-                      "threshold": [thresholds[label] for label in scores],
-                      "flagged": [s >= thresholds[label] for label, s in scores.items()]},
-                     hide_index=True, width="stretch")
+        meaning(item)
+        scores = {label: float(item[label]) for label in moderation.LABELS if item[label] is not None
+                  and item[label] == item[label]}
+        if scores:
+            st.caption("The BiLSTM (word-based, English only): its flag counts only when the meaning model, where it "
+                       f"has read the post, puts P(abuse) at {moderation.ABUSE_CORROBORATE:g} or more")
+            st.dataframe({"label": list(scores), "score": [round(s, 3) for s in scores.values()],
+                          "threshold": [thresholds[label] for label in scores],
+                          "over threshold": [s >= thresholds[label] for label, s in scores.items()]},
+                         hide_index=True, width="stretch")
     left, right = st.columns(2)
     with left:
         with cursor() as cur:
@@ -109,6 +114,30 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
         st.markdown("**In reply to**" if not thread.empty else "**Not a reply**")
         for p in thread.to_dict("records"):
             post_card(p)
+
+
+def meaning(item: dict) -> None:
+    """The meaning model's reading of a queued post: which model flagged it, the category scores against their
+    thresholds, and the policy examples nearest in meaning (the explanation)."""
+    if item.get("flagged_by"):
+        st.caption(f"Abuse screening: flagged by the {item['flagged_by']} ({escape_md(str(item['max_label']))})")
+    if item.get("a_abuse") is None or item["a_abuse"] != item["a_abuse"]:
+        st.caption("The meaning model has not read this post yet (it waits for the post's embedding).")
+        return
+    th = {c: t for c, t in moderation.ABUSE_THRESHOLDS.items() if c != "any"}
+    st.dataframe({"category": list(th), "score": [round(float(item[f"a_{c}"]), 3) for c in th],
+                  "threshold": list(th.values()),
+                  "over threshold": [float(item[f"a_{c}"]) >= t for c, t in th.items()]},
+                 hide_index=True, width="stretch")
+    if "any" in moderation.ABUSE_THRESHOLDS:
+        st.caption(f"P(abuse) {float(item['a_abuse']):.3f}: at {moderation.ABUSE_THRESHOLDS['any']:g} or more the "
+                   "post is flagged under its most likely category even when no single category reaches its "
+                   "threshold.")
+    with cursor() as cur:
+        near = moderation.nearest_policy_examples(cur, item["post_id"], item["abuse_category"])
+    if not near.empty:
+        st.caption(f"Nearest policy examples of '{item['abuse_category']}' (cosine similarity):")
+        st.dataframe(near[["similarity", "text", "kind", "lang"]], hide_index=True, width="stretch")
 
 
 def why(item: dict) -> None:

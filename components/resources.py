@@ -96,7 +96,7 @@ def enricher(path: str) -> enrichment.Enricher:
                 caching.clear("detections")
                 return
             caching.clear("scores")
-            if model == "embedding":
+            if model in ("embedding", "abuse"):  # one encoder pass writes both
                 embedding_index.clear()
 
     def intake(cur: duckdb.DuckDBPyConnection) -> int:

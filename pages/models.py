@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from analytics.models import explain
+from analytics.models import abuse, explain
 from components import charts, data
 from components.auth import require
 from components.enrichment import model_table
@@ -21,7 +21,8 @@ def card(name: str) -> None:
 
 
 speed = data.model_speed()
-tab_s, tab_t, tab_e, tab_try = st.tabs(["Sentiment", "Toxicity", "Embeddings", "Try a text"])
+tab_s, tab_t, tab_a, tab_e, tab_try = st.tabs(["Sentiment", "Toxicity", "Abuse (meaning)", "Embeddings",
+                                               "Try a text"])
 
 with tab_s:
     card("sentiment")
@@ -69,6 +70,37 @@ with tab_t:
     t = speed["toxicity"]
     st.caption(f"On this machine: {t['latency_ms']:.1f} ms for one post, {t['texts_per_s']:.0f} posts/s batched.")
 
+with tab_a:
+    card("abuse")
+    meta = abuse.meta()
+    ev = meta.evaluation
+    held = ev["held_out"]
+    st.markdown(f"**Held-out set:** {ev['held_out_set']['posts']:,} posts written apart from the "
+                f"{ev['training_set']['posts']:,}-post policy set (`{ev['held_out_set']['file']}`), never trained or "
+                f"tuned on. Thresholds: {ev['thresholds_from']}.")
+    per = pd.DataFrame(held["by_category"]).T.assign(
+        threshold=pd.Series(meta.thresholds),
+        **{"frozen-encoder precision": pd.DataFrame(ev["baseline_frozen_encoder"]["by_category"]).T["precision"],
+           "frozen-encoder recall": pd.DataFrame(ev["baseline_frozen_encoder"]["by_category"]).T["recall"]})
+    st.dataframe(per, width="stretch")
+    st.markdown("**Any abuse: the models alone and combined** (a BiLSTM flag counts when the meaning model puts "
+                f"P(abuse) at {meta.corroborate:g} or more)")
+    st.dataframe(pd.DataFrame(held["any_abuse"]).T, width="stretch")
+    st.dataframe(pd.DataFrame({lang: {k: f"{v['precision']:.2f} / {v['recall']:.2f}" for k, v in d.items()
+                                      if k in ("meaning model", "BiLSTM", "combined")}
+                               for lang, d in held["by_language"].items()}).T,
+                 width="stretch", column_config={"_index": "language (precision / recall)"})
+    st.markdown(f"**Calibration of P(abuse):** expected calibration error {held['calibration']['ece']:.3f}")
+    st.dataframe(pd.DataFrame(held["calibration"]["reliability"]), hide_index=True, width="stretch")
+    st.markdown("**Confusion with the BiLSTM's labels** (held-out posts per policy category, and how many the BiLSTM "
+                "puts over 0.5 on each label)")
+    st.dataframe(pd.DataFrame(held["confusion_with_bilstm"]).T, width="stretch")
+    st.markdown(f"**Known limits, measured:** {len(held['misses'])} abusive held-out posts the combined screening "
+                f"misses and {len(held['false_flags'])} harmless ones it flags")
+    cols = ["text", "lang", "category", "kind", "predicted", "p_abuse", "bilstm_toxic"]
+    st.dataframe(pd.DataFrame(held["misses"], columns=cols), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(held["false_flags"], columns=cols), hide_index=True, width="stretch")
+
 with tab_e:
     card("embedding")
     st.markdown("**Cross-lingual neighbours** (20 posts written in English and Chinese)")
@@ -99,11 +131,16 @@ with tab_try:
             st.plotly_chart(charts.probability_bars(tox, m.TOXIC_THRESHOLD), width="stretch")
             st.markdown(attribution_markdown(explain.offending_words(text)))
             st.caption("Red: words raising P(toxic) (occlusion) or toxic on their own; blue: words lowering it.")
+        screen = m.screen([text])[0]
+        verdict = f"flagged by the {screen['by']} ({screen['category']})" if screen["flagged"] else "not flagged"
+        st.markdown(f"**Abuse screening (both models, shipped thresholds): {verdict}**")
+        st.plotly_chart(charts.probability_bars(screen["meaning"]), width="stretch")
 
 st.divider()
 st.subheader("Enrichment")
 st.caption("Every post is scored by every model as it enters the store, in the background: toxicity first (the "
-           "review queue fills in seconds), then sentiment, then the multilingual embeddings. Posts scored by an "
+           "review queue fills in seconds), then sentiment, then the multilingual embeddings with the meaning-based "
+           "abuse model in the same pass. Posts scored by an "
            "older model version are scored again.")
 st.dataframe(model_table(), hide_index=True, column_config={
     "share": st.column_config.ProgressColumn("share", format="percent", min_value=0.0, max_value=1.0),

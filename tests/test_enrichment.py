@@ -31,8 +31,8 @@ def test_a_pass_scores_every_post_toxicity_first(db):
     worker = enrichment.Enricher(con.cursor, chunk=100,
                                  on_write=lambda model, finished: writes.append((model, finished)))
     assert worker.status() == enrichment.Status() and worker.status().line() == "Enrichment is starting…"
-    assert worker.run_pass(con) == {"toxicity": 300, "sentiment": 300, "embedding": 300}
-    assert coverage(con) == {"sentiment": (300, 300), "toxicity": (300, 300), "embedding": (300, 300)}
+    assert worker.run_pass(con) == {"toxicity": 300, "sentiment": 300, "embedding": 300, "abuse": 0}
+    assert coverage(con) == dict.fromkeys(("sentiment", "toxicity", "embedding", "abuse"), (300, 300))
     assert con.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 300
     chunks = {model: [(model, i == 2) for i in range(3)] for model in ("toxicity", "sentiment", "embedding")}
     # a new store gets its detections right after toxicity (campaigns need no model), and again after the pass
@@ -44,7 +44,8 @@ def test_a_pass_scores_every_post_toxicity_first(db):
     assert s.models["toxicity"].done == s.models["sentiment"].done == 300 and s.models["sentiment"].rate > 0
     assert s.line() == "All 300 posts enriched by every model"
     before = len(writes)
-    assert worker.run_pass(con) == {"toxicity": 0, "sentiment": 0, "embedding": 0}, "nothing is scored twice"
+    assert worker.run_pass(con) == dict.fromkeys(("toxicity", "sentiment", "embedding", "abuse"), 0), \
+        "nothing is scored twice"
     assert len(writes) == before, "nothing changed: the stored detections stand, not refreshed"
 
 
@@ -58,14 +59,14 @@ def test_a_stopped_pass_keeps_its_chunks_and_the_next_resumes(db):
             worker.stop()  # after the first encoder chunk
 
     worker = enrichment.Enricher(con.cursor, chunk=100, on_write=on_write)
-    assert worker.run_pass(con) == {"toxicity": 300, "sentiment": 100, "embedding": 0}
+    assert worker.run_pass(con) == {"toxicity": 300, "sentiment": 100, "embedding": 0, "abuse": 0}
     assert worker.status().state == "stopped"
     enriching = seen[-1]
     assert (enriching.state, enriching.current) == ("enriching", "sentiment")
     assert enriching.line().startswith("Enriching (sentiment): 100 of 300 posts · ")
     assert coverage(con)["sentiment"] == (100, 300)
     again = enrichment.Enricher(con.cursor, chunk=100)
-    assert again.run_pass(con) == {"toxicity": 0, "sentiment": 200, "embedding": 300}
+    assert again.run_pass(con) == {"toxicity": 0, "sentiment": 200, "embedding": 300, "abuse": 0}
     assert coverage(con)["sentiment"] == (300, 300)
 
 
@@ -83,14 +84,14 @@ def test_posts_arriving_mid_pass_are_screened_before_the_encoder_resumes(db, tmp
 
     worker = enrichment.Enricher(con.cursor, chunk=100, tick_s=0, intake=intake,
                                  on_write=lambda model, finished: writes.append((model, finished)))
-    assert worker.run_pass(con) == {"toxicity": 302, "sentiment": 302, "embedding": 302}
+    assert worker.run_pass(con) == {"toxicity": 302, "sentiment": 302, "embedding": 302, "abuse": 0}
     assert writes == [("toxicity", False), ("toxicity", False), ("toxicity", True), ("detections", True),
                       ("sentiment", False), ("late", 2), ("toxicity", True), ("sentiment", False),
                       ("sentiment", False), ("sentiment", True), ("embedding", False), ("embedding", False),
                       ("embedding", False), ("embedding", True), ("detections", True)], \
         "the two new posts are screened first, then the encoders resume; detections after the first screening and " \
         "after the pass"
-    assert coverage(con) == {"sentiment": (302, 302), "toxicity": (302, 302), "embedding": (302, 302)}
+    assert coverage(con) == dict.fromkeys(("sentiment", "toxicity", "embedding", "abuse"), (302, 302))
 
 
 def test_the_worker_thread_enriches_new_posts_after_wake(db, tmp_path):
@@ -113,7 +114,7 @@ def test_the_worker_thread_enriches_new_posts_after_wake(db, tmp_path):
     finally:
         worker.stop(timeout=60)
     assert not worker.running
-    assert coverage(con) == {"sentiment": (302, 302), "toxicity": (302, 302), "embedding": (302, 302)}
+    assert coverage(con) == dict.fromkeys(("sentiment", "toxicity", "embedding", "abuse"), (302, 302))
     (toxic,), = con.execute("SELECT label FROM model_scores WHERE post_id = 'n1' AND model_id = 'jigsaw-bilstm'"
                             ).fetchall()
     assert toxic == "toxic"

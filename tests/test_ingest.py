@@ -149,7 +149,7 @@ def test_reimport_with_new_text_drops_scores_and_reopens_decisions(con, tmp_path
     mod = User("mod1", "Mod", "moderator")
     decision = moderation.decide(con, mod, "p1", "approve", "no_violation", seen=None)
     old = rows(con, "SELECT post_id, model_id FROM model_scores ORDER BY 1, 2")
-    assert len(old) == 6 and rows(con, "SELECT count(*) FROM embeddings") == [(3,)]
+    assert len(old) == 9 and rows(con, "SELECT count(*) FROM embeddings") == [(3,)]  # 3 models x 3 posts
     edited = "Hello #World and #python you stupid worthless idiot"
     path.write_text(GOOD_CSV.replace("Hello #World and #python", edited))
     res = import_file(con, path, actor="importer")

@@ -12,6 +12,7 @@ import pytest
 
 from analytics import moderation, store
 from analytics.access.auth import PermissionDenied, User
+from analytics.models import abuse
 from analytics.models.registry import model_key
 from analytics.moderation import DEFAULT_THRESHOLDS, LABELS
 
@@ -81,7 +82,9 @@ def test_queue_orders_and_columns(con):
     q = moderation.queue(con, now=T)
     assert ids(q) == ["p1", "p5", "p2", "p3"]  # by max_score; p4 below every threshold, p6 only has a stale score
     assert list(q.columns) == ["post_id", "created_at", "handle", "author_id", "topic", "text", "parent_id", "lang",
-                               "max_label", "max_score", *LABELS, "families", "campaign_id", "campaign_reason",
+                               "max_label", "max_score", *LABELS, "families", "flagged_by", "abuse_category",
+                               "abuse_score", *(f"a_{c}" for c in (*abuse.CATEGORIES, "abuse")), "campaign_id",
+                               "campaign_reason",
                                "claim_id", "claim_similarity", "claim_text", "followers", "interactions", "reach",
                                "state", "decision_id", "claimed_by"]
     p2 = q.set_index("post_id").loc["p2"]

@@ -25,14 +25,14 @@ def test_scores_and_embeddings_are_upserted_once(db):
     con = store.connect(db)
     ids = coverage.unscored(con, "sentiment", limit=40)
     done = scoring.score_posts(con, post_ids=ids, chunk=16)
-    assert done == {"sentiment": 40, "toxicity": 40, "embedding": 40}
+    assert done == {"sentiment": 40, "toxicity": 40, "embedding": 40, "abuse": 0}, "the embedding pass scores abuse"
     rows = con.execute("SELECT model_id, count(*), count(DISTINCT post_id) FROM model_scores GROUP BY 1 ORDER BY 1").fetchall()
-    assert [r[1:] for r in rows] == [(40, 40), (40, 40)]
+    assert rows == [("e5-abuse", 40, 40), ("jigsaw-bilstm", 40, 40), ("minilm-sentiment", 40, 40)]
     assert con.execute("SELECT count(*), min(len(vec)), any_value(model_id) FROM embeddings").fetchone() == \
         (40, 384, "multilingual-e5-small")
     (js,), = con.execute("SELECT scores FROM model_scores WHERE model_id = 'minilm-sentiment' LIMIT 1").fetchall()
     assert set(__import__("json").loads(js)) == {"negative", "neutral", "positive"}
-    assert scoring.score_posts(con, post_ids=ids) == {"sentiment": 0, "toxicity": 0, "embedding": 0}  # never twice
+    assert scoring.score_posts(con, post_ids=ids) == {"sentiment": 0, "toxicity": 0, "embedding": 0, "abuse": 0}
     assert coverage.unscored(con, "embedding", post_ids=ids) == []
     assert coverage.unscored(con, "toxicity", post_ids=ids) == []
 

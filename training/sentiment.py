@@ -447,7 +447,14 @@ def main(argv: list[str] | None = None) -> None:
     z = sub.add_parser("sentiment-zh", help="Chinese sentiment: logistic regression on multilingual-e5 vectors")
     z.add_argument("--n-train", type=int, default=6000, help="training reviews (e5 embeds ~25 per second)")
     z.add_argument("--n-test", type=int, default=1500, help="held-out reviews to evaluate on")
+    sub.add_parser("abuse", help="meaning-based abuse: logistic regression on multilingual-e5 vectors of the policy "
+                                 "example set, evaluated on the held-out set")
     args = parser.parse_args(argv)
+    if args.what == "abuse":
+        from training import abuse
+
+        abuse.run()
+        return
     if args.what == "sentiment-zh":
         from training import sentiment_zh
 

@@ -1,4 +1,5 @@
-"""The model contract the rest of the project calls: `score_sentiment`, `score_toxicity`, `embed`, `TOXIC_THRESHOLD`.
+"""The model contract the rest of the project calls: `score_sentiment`, `score_toxicity`, `embed`, `is_flagged` (the
+abuse screening decision), `TOXIC_THRESHOLD`.
 
 Importing this package loads no torch: ids, versions, labels and thresholds come from the registry, and the
 functions that run a model are looked up in analytics.models.runtime (which loads torch) on first use.
@@ -7,8 +8,9 @@ from analytics.models.registry import (CARDS, DEFAULT_THRESHOLDS, EMBED_DIM, EMB
                                        SENTIMENT_LABELS, TOXIC_THRESHOLD, TOXICITY_LABELS, TOXICITY_PUBLISHED,
                                        accuracy_by_language, model_key, sentiment_eval)
 
-_RUNTIME = ("batched", "crosslingual", "default_batch_size", "device", "embed", "measure", "score_sentiment", "score_toxicity",
-            "sentiment_probs", "set_threads", "toxicity_probs")
+_RUNTIME = ("batched", "crosslingual", "default_batch_size", "device", "embed", "embed_with_abuse", "is_flagged",
+            "measure", "score_sentiment", "score_toxicity", "screen", "sentiment_probs", "set_threads",
+            "toxicity_probs")
 
 __all__ = ["CARDS", "DEFAULT_THRESHOLDS", "EMBED_DIM", "EMBEDDING_MODEL", "MODELS", "SENTIMENT_LABELS",
            "TOXIC_THRESHOLD", "TOXICITY_LABELS", "TOXICITY_PUBLISHED", "accuracy_by_language", "model_key", "sentiment_eval",

@@ -25,9 +25,12 @@ import duckdb
 
 from analytics.models import runtime, scoring
 from analytics.models.coverage import coverage
+from analytics.models.registry import ABUSE_MODEL
 from analytics.moderation import detections, known_claims
 
-ORDER = ("toxicity", "sentiment", "embedding")  # cheap first: flagged posts reach the queue before the encoders start
+# Cheap first: flagged posts reach the queue before the encoders start. The embedding pass also writes the abuse
+# model's scores (one encoder pass); the abuse pass then only has posts embedded before that model existed.
+ORDER = ("toxicity", "sentiment", "embedding", "abuse")
 DETECTIONS = "detections"  # after the models: campaigns and known-claim matches, stored (analytics.moderation)
 
 
@@ -163,6 +166,9 @@ class Enricher:
         cov = coverage(con)
         self._set(models={name: ModelStatus(*cov[name]) for name in ORDER})
         for name in ORDER:
+            if name == ABUSE_MODEL:  # the embedding pass scored it too
+                cov[name] = coverage(con)[name]
+                self._set_model(name, done=cov[name][0])
             before, total = cov[name]
             if before == total:
                 continue

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from analytics.models import registry
+from analytics.models import abuse, registry
 
 DIM = registry.EMBED_DIM
 BATCH = 64
@@ -122,6 +122,7 @@ class Encoder:
         self.model = BertModel(cfg, add_pooling_layer=False).eval()
         self.model.load_state_dict(self._state(f), strict=True)
         self.model.to(self.device)
+        self._abuse = None
 
     @staticmethod
     def _state(f: _File) -> dict[str, torch.Tensor]:
@@ -151,12 +152,46 @@ class Encoder:
         return [[s["bos"], *e.ids[:self.max_len - 2], s["eos"]]
                 for e in self.tokenizer.encode_batch(prepared, add_special_tokens=False)]
 
+    def load_abuse(self, path: Path) -> None:
+        """Add the abuse model's branch (analytics.models.abuse): copies of the top layers with the trained LoRA
+        deltas merged in, and its head. encode() then also returns the abuse probabilities from the same pass."""
+        import copy
+
+        from safetensors.torch import load_file
+
+        tensors = load_file(str(path))
+        names = {k.partition(".")[2] for k in tensors if k.startswith("lora_A.")}
+        first = min(int(n.split(".")[2]) for n in names)
+        top = torch.nn.ModuleList(copy.deepcopy(self.model.encoder.layer[first:])).eval()
+        params = dict(top.named_parameters())
+        with torch.no_grad():
+            for name in names:
+                layer, rest = name.split(".", 3)[2:]
+                delta = tensors[f"lora_B.{name}"].float() @ tensors[f"lora_A.{name}"].float()
+                params[f"{int(layer) - first}.{rest}"] += delta.to(self.device)
+        head = torch.nn.Linear(DIM, tensors["head.weight"].shape[0])
+        head.load_state_dict({"weight": tensors["head.weight"], "bias": tensors["head.bias"]})
+        self._abuse = (first, top, head.to(self.device).eval())
+
     @torch.inference_mode()
     def encode(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
         """L2-normalised mean-pooled vectors (n, 384), float32, in input order."""
+        return self._run(texts, batch_size, with_abuse=False)[0]
+
+    @torch.inference_mode()
+    def encode_with_abuse(self, texts: Sequence[str], batch_size: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors as encode() gives them, the abuse model's class probabilities (n, classes)) from one pass: the
+        layers below the adapted ones run once for both (load_abuse first)."""
+        return self._run(texts, batch_size, with_abuse=True)
+
+    def _run(self, texts: Sequence[str], batch_size: int, with_abuse: bool) -> tuple[np.ndarray, np.ndarray | None]:
         seqs = self.token_ids(texts)
         order = np.argsort([len(s) for s in seqs], kind="stable")  # batches of equal token counts: little padding
         out = np.empty((len(seqs), DIM), np.float32)
+        probs = None
+        if with_abuse:
+            first, top, head = self._abuse
+            probs = np.empty((len(seqs), head.out_features), np.float32)
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             width = len(seqs[idx[-1]])
@@ -166,16 +201,41 @@ class Encoder:
                 ids[row, :len(seqs[i])] = torch.tensor(seqs[i])
                 mask[row, :len(seqs[i])] = 1
             ids, mask = ids.to(self.device), mask.to(self.device)
-            hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-            pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-            out[idx] = torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy()
-        return out
+            result = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=with_abuse)
+            out[idx] = _pool(result.last_hidden_state, mask).cpu().numpy()
+            if with_abuse:
+                from transformers.masking_utils import create_bidirectional_mask
+
+                hidden = result.hidden_states[first]
+                mask4 = create_bidirectional_mask(config=self.model.config, inputs_embeds=hidden, attention_mask=mask)
+                for layer in top:
+                    hidden = layer(hidden, mask4)
+                logits = head(_pool(hidden, mask) * abuse.LOGIT_SCALE)
+                probs[idx] = torch.softmax(logits, dim=-1).float().cpu().numpy()
+        return out, probs
+
+
+def _pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean over tokens, L2-normalised, float32."""
+    m = mask[..., None].to(torch.float32)
+    return torch.nn.functional.normalize((hidden.float() * m).sum(1) / m.sum(1), dim=-1)
 
 
 @functools.cache
 def encoder() -> Encoder:
     """The process's one encoder, loaded on first use (a few seconds: the file is dequantised)."""
     return Encoder()
+
+
+def encode_with_abuse(texts: Sequence[str], batch_size: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
+    """(L2-normalised vectors (n, 384), the abuse model's class probabilities (n, len(abuse.CLASSES))) in one pass."""
+    if not texts:
+        return np.zeros((0, DIM), np.float32), np.zeros((0, len(abuse.CLASSES)), np.float32)
+    with _LOCK:
+        enc = encoder()
+        if getattr(enc, "_abuse", None) is None:
+            enc.load_abuse(abuse.adapter_path())
+        return enc.encode_with_abuse(list(texts), batch_size)
 
 
 def encode(texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:

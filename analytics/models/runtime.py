@@ -18,8 +18,14 @@ import pandas as pd
 import torch
 
 from analytics.data import language
-from analytics.models import multilingual, sentiment, sentiment_zh, toxicity
-from analytics.models.registry import CROSSLINGUAL_PATH, SENTIMENT_LABELS, SENTIMENT_ZH_LANGS, TOXICITY_LABELS
+from analytics.models import abuse, multilingual, sentiment, sentiment_zh, toxicity
+from analytics.models.registry import (
+    CROSSLINGUAL_PATH,
+    DEFAULT_THRESHOLDS,
+    SENTIMENT_LABELS,
+    SENTIMENT_ZH_LANGS,
+    TOXICITY_LABELS,
+)
 
 _threads_lock = threading.Lock()
 _threads_set = False
@@ -94,6 +100,33 @@ def embed(texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
     """L2-normalised 384-d multilingual-e5 embeddings (n, 384): one space for every language."""
     set_threads()
     return multilingual.encode(list(texts), batch_size or multilingual.BATCH)
+
+
+def embed_with_abuse(texts: Sequence[str], batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(embeddings as embed() gives them, the abuse model's class probabilities) from one encoder pass."""
+    set_threads()
+    return multilingual.encode_with_abuse(list(texts), batch_size or multilingual.BATCH)
+
+
+def screen(texts: Sequence[str], thresholds: dict[str, float] | None = None,
+           bilstm_thresholds: dict[str, float] | None = None) -> list[dict]:
+    """The project's abuse screening per text (analytics.models.abuse.decide): flagged, by (which model), category,
+    the meaning model's scores and the BiLSTM's. Thresholds default to the shipped ones per category (and
+    `corroborate`) and DEFAULT_THRESHOLDS per BiLSTM label."""
+    m = abuse.meta()
+    th = {**m.thresholds, "corroborate": m.corroborate, **(thresholds or {})}
+    meaning = abuse.scores(embed_with_abuse(texts)[1])
+    out = []
+    for a, b in zip(meaning, score_toxicity(list(texts))):
+        flagged, by, category = abuse.decide(a, b, th, bilstm_thresholds or DEFAULT_THRESHOLDS, th["corroborate"])
+        out.append({"flagged": flagged, "by": by, "category": category, "meaning": a, "bilstm": b})
+    return out
+
+
+def is_flagged(texts: Sequence[str], thresholds: dict[str, float] | None = None,
+               bilstm_thresholds: dict[str, float] | None = None) -> list[bool]:
+    """Whether the project flags each text for review at the given (default: shipped) thresholds."""
+    return [r["flagged"] for r in screen(texts, thresholds, bilstm_thresholds)]
 
 
 def crosslingual(path: Path = CROSSLINGUAL_PATH) -> list[dict]:

@@ -14,19 +14,29 @@ import pandas as pd
 
 from analytics import store
 from analytics.analyst.filters import PostFilter
-from analytics.models import runtime
+from analytics.models import abuse, runtime
 from analytics.models.coverage import unscored
-from analytics.models.registry import EMBEDDING_MODEL, MODELS, SENTIMENT_LABELS, TOXICITY_LABELS, model_key
+from analytics.models.registry import ABUSE_MODEL, EMBEDDING_MODEL, MODELS, SENTIMENT_LABELS, TOXICITY_LABELS, model_key
 
 Progress = Callable[[int, int, str], None]
 
 
 def _rows(name: str, ids: list[str], texts: list[str], langs: list[str]) -> dict[str, pd.DataFrame]:
-    model_id, version = model_key(name)
     now = datetime.now()
-    if name == "embedding":
-        return {"embeddings": pd.DataFrame({"post_id": ids, "model_id": model_id, "model_version": version,
-                                            "vec": list(runtime.embed(texts).astype("float32"))})}
+    if name in (EMBEDDING_MODEL, ABUSE_MODEL):  # one encoder pass gives both: the abuse model adapts its top layers
+        vectors, probs = runtime.embed_with_abuse(texts)
+        scores = abuse.scores(probs)
+        top = [max(abuse.CATEGORIES, key=s.get) for s in scores]
+        model_id, version = model_key(ABUSE_MODEL)
+        tables = {"model_scores": pd.DataFrame({
+            "post_id": ids, "model_id": model_id, "model_version": version, "label": top,
+            "score": [s[t] for s, t in zip(scores, top)], "scores": [json.dumps(s) for s in scores],
+            "scored_at": now})}
+        model_id, version = model_key(EMBEDDING_MODEL)
+        tables["embeddings"] = pd.DataFrame({"post_id": ids, "model_id": model_id, "model_version": version,
+                                             "vec": list(vectors.astype("float32"))})
+        return tables
+    model_id, version = model_key(name)
     if name == "sentiment":
         probs, labels = runtime.sentiment_probs(texts, langs=langs), SENTIMENT_LABELS
     else:
@@ -60,7 +70,7 @@ def score_posts(con: duckdb.DuckDBPyConnection, f: PostFilter | None = None, pos
             with store.transaction(con):
                 for table, df in tables.items():
                     store.upsert(con, table, df)
-                if name == EMBEDDING_MODEL:  # those of an earlier encoder go
+                if "embeddings" in tables:  # those of an earlier encoder go
                     store.drop_other_embeddings(con, ids, model_key(name)[0])
             done[name] += len(ids)
             progress(done[name], len(todo), f"{name}: {done[name]:,} / {len(todo):,} posts")

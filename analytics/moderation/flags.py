@@ -7,8 +7,9 @@ from typing import Iterable
 
 import duckdb
 
+from analytics.models import abuse
+from analytics.models.registry import ABUSE_MODEL, TOXICITY_LANGS, model_key
 from analytics.models.registry import TOXICITY_LABELS as LABELS
-from analytics.models.registry import TOXICITY_LANGS, model_key
 from analytics.store.sql import STATES_CTE
 
 SCORES_CTE = ("tox AS (SELECT post_id, "
@@ -23,9 +24,31 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> duckdb.DuckDB
 
 
 def query_params(now: datetime | None = None, **extra) -> dict:
-    """Named parameters of every moderation query: the current toxicity model's key, `now`, and `extra`."""
+    """Named parameters of every moderation query: the current toxicity and abuse models' keys, `now`, and
+    `extra`."""
     model_id, version = model_key("toxicity")
-    return {"model_id": model_id, "model_version": version, "now": now or datetime.now(), **extra}
+    abuse_id, abuse_version = model_key(ABUSE_MODEL)
+    return {"model_id": model_id, "model_version": version, "abuse_id": abuse_id, "abuse_version": abuse_version,
+            "now": now or datetime.now(), **extra}
+
+
+# The meaning model's stored scores: one column per category (a_<category>) and a_abuse = 1 - P(none).
+ABUSE_CTE = ("abu AS (SELECT post_id, label AS a_label, score AS a_score, "
+             + ", ".join(f"CAST(scores->>'{c}' AS DOUBLE) AS a_{c}" for c in (*abuse.CATEGORIES, "abuse"))
+             + " FROM model_scores WHERE model_id = $abuse_id AND model_version = $abuse_version)")
+
+
+def abuse_condition(thresholds: dict[str, float] | None = None) -> tuple[str, str, dict]:
+    """(SQL condition over `abu`: a category at or above its threshold or P(abuse) at or above the `any` one (the
+    stored label is the most likely category), the corroboration condition a BiLSTM flag
+    needs: the meaning model has not read the post or sees some abuse, their parameters). Thresholds default to
+    the shipped ones."""
+    m = abuse.meta()
+    th = {**m.thresholds, "corroborate": m.corroborate, **(thresholds or {})}
+    cond = " OR ".join(f"abu.a_{c} >= $ath_{c}" for c in (*abuse.CATEGORIES, "abuse"))
+    return (f"({cond})", "(abu.post_id IS NULL OR abu.a_abuse >= $corroborate)",
+            {**{f"ath_{c}": float(th[c]) for c in abuse.CATEGORIES}, "ath_abuse": float(th.get("any", 2.0)),
+             "corroborate": float(th["corroborate"])})
 
 
 def flag_condition(thresholds: dict[str, float],
@@ -50,13 +73,16 @@ FAMILIES = ("toxicity", "campaign", "known claim")  # the queue's label families
 
 def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None,
                  include_escalated: bool, unscreened: bool = False,
-                 families: Iterable[str] | None = None) -> tuple[str, dict]:
+                 families: Iterable[str] | None = None,
+                 abuse_thresholds: dict[str, float] | None = None) -> tuple[str, dict]:
     """CTEs ending in `flagged`: posts flagged by any of the label `families` (default all), undecided (or
     escalated), with their standing decision_id (NULL while undecided) and any live claim.
 
-    - toxicity: scored posts with a selected label over its threshold. With `unscreened`, also every post in a
-      language the toxicity model cannot screen (not in TOXICITY_LANGS) that it did not flag: max_label
-      NOT_SCREENED, max_score NULL.
+    - toxicity (abuse screening): posts where the meaning model (analytics.models.abuse) puts a category over its
+      threshold, or the BiLSTM a selected label over its threshold and the meaning model, where it has read the
+      post, corroborates it (flagged_by says which; abuse_category, abuse_score its top category). With
+      `unscreened`, also every post that neither model can read: not in TOXICITY_LANGS and no meaning score yet
+      (max_label NOT_SCREENED, max_score NULL).
     - campaign: posts of a stored detected campaign (campaign_id, campaign_reason).
     - known claim: posts matching a live known claim (claim_id, claim_similarity and claim_text of the best one).
 
@@ -66,23 +92,33 @@ def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None,
     families = tuple(families or FAMILIES)
     if unknown := set(families) - set(FAMILIES):
         raise ValueError(f"families must be a selection of {', '.join(FAMILIES)}; got {sorted(unknown)}")
-    labels, cond, params = flag_condition(thresholds, labels)
+    labels, bilstm, params = flag_condition(thresholds, labels)
+    meaning, corroborated, abuse_params = abuse_condition(abuse_thresholds)
+    params.update(abuse_params)
     cols = [f'tox."{label}"' for label in labels]
     top = f"greatest({', '.join(cols)})"
     top_label = "CASE " + " ".join(f"WHEN {c} = {top} THEN '{label}'" for c, label in zip(cols, labels)) + " END"
+    by = f"CASE WHEN coalesce({meaning}, FALSE) THEN 'meaning model' ELSE 'BiLSTM' END"
+    top_label = f"CASE WHEN coalesce({meaning}, FALSE) THEN abu.a_label ELSE {top_label} END"
+    top = f"CASE WHEN coalesce({meaning}, FALSE) THEN abu.a_score ELSE {top} END"
+    cond = f"(coalesce({meaning}, FALSE) OR coalesce({bilstm} AND {corroborated}, FALSE))"
     if unscreened:
         params["screened"] = list(TOXICITY_LANGS)
-        other = f"(coalesce(p.lang, 'und') NOT IN (SELECT unnest($screened::VARCHAR[])) AND NOT {cond})"
+        other = (f"(coalesce(p.lang, 'und') NOT IN (SELECT unnest($screened::VARCHAR[])) AND abu.post_id IS NULL "
+                 f"AND NOT {cond})")
         top_label = f"CASE WHEN {other} THEN '{NOT_SCREENED}' ELSE {top_label} END"
         top = f"CASE WHEN {other} THEN NULL ELSE {top} END"
+        by = f"CASE WHEN {other} THEN NULL ELSE {by} END"
         cond = f"({cond} OR {other})"
     states = "s.state IS NULL OR s.state = 'escalate'" if include_escalated else "s.state IS NULL"
     all_cols = ", ".join(f'tox."{label}"' for label in LABELS)
     on = {f: "TRUE" if f in families else "FALSE" for f in FAMILIES}
-    return f"""{SCORES_CTE}, {STATES_CTE},
+    return f"""{SCORES_CTE}, {ABUSE_CTE}, {STATES_CTE},
         live_claims AS (SELECT post_id, moderator AS claimed_by FROM claims WHERE expires_at > $now),
-        tox_hits AS (SELECT p.post_id, {top_label} AS tox_label, {top} AS tox_score
-                     FROM tox JOIN posts p USING (post_id) WHERE {on["toxicity"]} AND {cond}),
+        tox_hits AS (SELECT p.post_id, {top_label} AS tox_label, {top} AS tox_score, {by} AS flagged_by
+                     FROM posts p LEFT JOIN tox USING (post_id) LEFT JOIN abu USING (post_id)
+                     WHERE {on["toxicity"]} AND (tox.post_id IS NOT NULL OR abu.post_id IS NOT NULL
+                                                 {"OR TRUE" if unscreened else ""}) AND {cond}),
         cmp_hits AS (SELECT cp.post_id, cp.campaign_id, c.reason AS campaign_reason
                      FROM campaign_posts cp JOIN campaigns c USING (campaign_id) WHERE {on["campaign"]}),
         clm_hits AS (SELECT m.post_id, arg_max(m.claim_id, m.similarity) AS claim_id,
@@ -99,9 +135,11 @@ def flagged_ctes(thresholds: dict[str, float], labels: Iterable[str] | None,
                                 CASE WHEN ch.post_id IS NOT NULL THEN 'campaign' END,
                                 CASE WHEN mh.post_id IS NOT NULL THEN 'known claim' END], lambda x: x IS NOT NULL)
                        AS families,
+                   th.flagged_by, abu.a_label AS abuse_category, abu.a_score AS abuse_score,
+                   {", ".join(f"abu.a_{c}" for c in (*abuse.CATEGORIES, "abuse"))},
                    ch.campaign_id, ch.campaign_reason, mh.claim_id, mh.claim_similarity, mh.claim_text,
                    coalesce(s.state, 'undecided') AS state, s.decision_id, c.claimed_by
-            FROM hits JOIN posts p USING (post_id) LEFT JOIN tox USING (post_id)
+            FROM hits JOIN posts p USING (post_id) LEFT JOIN tox USING (post_id) LEFT JOIN abu USING (post_id)
             LEFT JOIN tox_hits th USING (post_id) LEFT JOIN cmp_hits ch USING (post_id)
             LEFT JOIN clm_hits mh USING (post_id) LEFT JOIN users u ON u.user_id = p.author_id
             LEFT JOIN states s USING (post_id) LEFT JOIN live_claims c USING (post_id)

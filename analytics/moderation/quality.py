@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.models.registry import DEFAULT_THRESHOLDS, TOXICITY_LANGS
+from analytics.models.registry import ABUSE_MODEL, DEFAULT_THRESHOLDS, TOXICITY_LANGS, model_key
 from analytics.models.registry import TOXICITY_LABELS as LABELS
 from analytics.moderation.flags import FAMILIES, SCORES_CTE, flag_condition, flagged_ctes, period, query_params, run
 from analytics.store.sql import STATES_CTE
@@ -33,8 +33,9 @@ def queue_stats(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = D
                 now: datetime | None = None) -> dict:
     """The whole queue (claimed items included): size, claimed (live claims), escalated (flagged posts waiting
     in that state, not counted in size), oldest_age and median_age of the undecided items (timedelta; None if
-    the queue is empty), and unscreened: undecided posts in languages the toxicity model cannot screen (the queue
-    lists them on request), and families: undecided items per label family (a post flagged by two counts in both)."""
+    the queue is empty), unscreened: undecided posts in languages the BiLSTM cannot screen that the meaning model
+    has not read yet (the queue lists them on request), and families: undecided items per label family (a post
+    flagged by two counts in both)."""
     ctes, flag_params = flagged_ctes(thresholds, None, include_escalated=True)
     size, claimed, escalated, oldest, median, *per_family = run(con, f"""WITH {ctes}
         SELECT count(*) FILTER (state = 'undecided'), count(claimed_by) FILTER (state = 'undecided'),
@@ -46,8 +47,9 @@ def queue_stats(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = D
         FROM flagged""", query_params(now, **flag_params)).fetchall()[0]
     (unscreened,), = con.execute(f"""WITH {STATES_CTE}
         SELECT count(*) FROM posts p LEFT JOIN states s USING (post_id)
-        WHERE s.state IS NULL AND coalesce(p.lang, 'und') NOT IN (SELECT unnest(?::VARCHAR[]))""",
-                                 [list(TOXICITY_LANGS)]).fetchall()
+        WHERE s.state IS NULL AND coalesce(p.lang, 'und') NOT IN (SELECT unnest(?::VARCHAR[]))
+          AND NOT EXISTS (SELECT 1 FROM model_scores m WHERE m.post_id = p.post_id AND m.model_id = ?
+                          AND m.model_version = ?)""", [list(TOXICITY_LANGS), *model_key(ABUSE_MODEL)]).fetchall()
     age = lambda s: timedelta(seconds=s) if s is not None else None  # noqa: E731
     return {"size": size, "claimed": claimed, "escalated": escalated, "oldest_age": age(oldest),
             "median_age": age(median), "unscreened": unscreened, "families": dict(zip(FAMILIES, per_family))}

@@ -6,11 +6,13 @@ from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics import store
 from analytics.access.auth import User, require
-from analytics.models.registry import DEFAULT_THRESHOLDS
+from analytics.models import abuse
+from analytics.models.registry import DEFAULT_THRESHOLDS, EMBEDDING_MODEL, model_key
 from analytics.moderation.flags import SCORES_CTE, flag_condition, flagged_ctes, query_params, run
 from analytics.moderation.policy import ACTIONS
 from analytics.store.sql import NOT_UNDONE, STATES_CTE
@@ -118,6 +120,17 @@ def author_history(con: duckdb.DuckDBPyConnection, author_id: str,
         WHERE p.author_id = $author_id""", query_params(**flag_params, author_id=author_id)).fetchall()[0]
     return {"posts": posts, "scored": scored, "flagged": flagged, "flagged_share": flagged / scored if scored else None,
             "states": dict(zip(ACTIONS, states))}
+
+
+def nearest_policy_examples(con: duckdb.DuckDBPyConnection, post_id: str, category: str | None = None,
+                            k: int = 3) -> pd.DataFrame:
+    """The policy examples nearest in meaning to the post's stored vector (of `category` if given): text, lang,
+    category, kind, similarity; empty while the post has no current embedding. Why the meaning model flagged it."""
+    rows = con.execute("SELECT vec FROM embeddings WHERE post_id = ? AND model_id = ? AND model_version = ?",
+                       [post_id, *model_key(EMBEDDING_MODEL)]).fetchall()
+    if not rows:
+        return pd.DataFrame(columns=["text", "lang", "category", "kind", "similarity"])
+    return abuse.nearest_examples(np.asarray(rows[0][0], np.float32), k, category)
 
 
 def thread_context(con: duckdb.DuckDBPyConnection, post_id: str, levels: int = 3) -> pd.DataFrame:
