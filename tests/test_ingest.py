@@ -150,7 +150,7 @@ def test_reimport_with_new_text_drops_scores_and_reopens_decisions(con, tmp_path
     decision = moderation.decide(con, mod, "p1", "approve", "no_violation", seen=None)
     old = rows(con, "SELECT post_id, model_id FROM model_scores ORDER BY 1, 2")
     assert len(old) == 9 and rows(con, "SELECT count(*) FROM embeddings") == [(3,)]  # 3 models x 3 posts
-    edited = "Hello #World and #python you stupid worthless idiot"
+    edited = "you are a worthless idiot and everyone hates you"
     path.write_text(GOOD_CSV.replace("Hello #World and #python", edited))
     res = import_file(con, path, actor="importer")
     assert (res["new"], res["updated"], res["changed"]) == (0, 3, 1)
@@ -164,7 +164,7 @@ def test_reimport_with_new_text_drops_scores_and_reopens_decisions(con, tmp_path
     assert json.loads(details)["text_changes"] == [
         {"post_id": "p1", "old_sha256": sha("Hello #World and #python"), "new_sha256": sha(edited)}]
     assert json.loads(details)["reopened_decisions"] == [decision]
-    assert scoring.score_posts(con) == {"sentiment": 1, "toxicity": 1, "embedding": 1}, \
+    assert scoring.score_posts(con) == {"sentiment": 1, "toxicity": 1, "embedding": 1, "abuse": 0}, \
         "only the changed post is scored again"
     assert moderation.queue(con)["post_id"].tolist() == ["p1"], "the edited post is back in the queue, flagged"
 

@@ -62,7 +62,7 @@ def test_the_server_enriches_without_a_session_and_imports_what_the_cli_hands_it
     text = log.read_text()
     assert "Traceback" not in text and "error" not in text.lower(), text[-3000:]
     con = store.connect(db, read_only=True)
-    assert coverage(con) == {"sentiment": (302, 302), "toxicity": (302, 302), "embedding": (302, 302)}
+    assert coverage(con) == dict.fromkeys(("sentiment", "toxicity", "embedding", "abuse"), (302, 302))
     assert con.execute("SELECT post_id, CAST(scores->>'toxic' AS DOUBLE) >= ? FROM model_scores WHERE post_id LIKE "
                        "'cli%' AND model_id = 'jigsaw-bilstm' ORDER BY 1", [TOXIC_THRESHOLD]).fetchall() == [
         ("cli1", True), ("cli2", False)]

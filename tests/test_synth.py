@@ -24,12 +24,12 @@ def test_copy_scores_by_text(tmp_path):
                  .assign(scores='{"x": 1}', scored_at=datetime(2026, 2, 1)))
     src.close()
     con = _store(tmp_path / "synth.duckdb", {"s1": "same", "s2": "other", "s3": "other", "s4": "old only", "s5": "new"})
-    assert synth.copy_scores(con, tmp_path / "src.duckdb") == {"sentiment": 3, "toxicity": 2}
+    assert synth.copy_scores(con, tmp_path / "src.duckdb") == {"sentiment": 3, "toxicity": 2, "abuse": 0}
     got = con.execute("SELECT post_id, model_id, label, score, scores FROM model_scores ORDER BY 1, 2").fetchall()
     assert got == [("s1", sent[0], "negative", 0.7, '{"x": 1}'),  # text scored twice: the lowest post_id's score
                    ("s2", tox[0], "non-toxic", 0.9, '{"x": 1}'), ("s2", sent[0], "neutral", 0.8, '{"x": 1}'),
                    ("s3", tox[0], "non-toxic", 0.9, '{"x": 1}'), ("s3", sent[0], "neutral", 0.8, '{"x": 1}')]
-    assert synth.copy_scores(con, tmp_path / "src.duckdb") == {"sentiment": 3, "toxicity": 2}  # re-run replaces
+    assert synth.copy_scores(con, tmp_path / "src.duckdb") == {"sentiment": 3, "toxicity": 2, "abuse": 0}  # re-run replaces
     assert con.execute("SELECT count(*) FROM model_scores").fetchone() == (5,)
     con.close()
 
