@@ -35,7 +35,7 @@ def naive(texts: list[str]) -> None:
 
 def engine(texts: list[str]) -> None:
     """analytics.models: batches sorted by length under inference_mode."""
-    models.sentiment_probs(texts, langs=LANGS)
+    models.sentiment_probs(texts, langs=LANGS[:len(texts)])
     models.embed_with_abuse(texts)
     models.toxicity_probs(texts)
 
