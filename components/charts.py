@@ -58,15 +58,17 @@ def confusion_heatmap(matrix: list[list[int]], labels: list[str]) -> go.Figure:
     return fig
 
 
-def calibration_chart(bins: list[dict]) -> go.Figure:
-    """Reliability diagram: accuracy vs mean confidence per bin (keys mean_confidence, accuracy, count) + diagonal."""
+def calibration_chart(bins: list[dict], x_title: str = "confidence (max probability)",
+                      y_title: str = "accuracy") -> go.Figure:
+    """Reliability diagram: observed rate (`accuracy`) vs mean predicted probability (`mean_confidence`) per bin
+    (keys mean_confidence, accuracy, count) + diagonal."""
     used = [b for b in bins if b["count"]]
     fig = go.Figure([
         go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", line=dict(dash="dot", color="grey")),
         go.Scatter(x=[b["mean_confidence"] for b in used], y=[b["accuracy"] for b in used], mode="lines+markers",
                    name="model", text=[f"{b['count']} posts" for b in used]),
     ])
-    fig.update_layout(xaxis_title="confidence (max probability)", yaxis_title="accuracy", xaxis_range=[0, 1],
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title, xaxis_range=[0, 1],
                       yaxis_range=[0, 1], margin=dict(l=10, r=10, t=10, b=10), height=320)
     return fig
 

@@ -12,8 +12,10 @@ from analytics import moderation, store
 from analytics.analyst import claims, queries, terms, trends
 from analytics.analyst.filters import PostFilter
 from analytics.feed import evaluation as feed_eval
+from analytics.models import abuse_heads as abuse_heads_api
 from analytics.models import coverage
-from analytics.moderation import detections, exposure
+from analytics.models.abuse import Head
+from analytics.moderation import detections, exposure, learning
 from components.caching import cached
 from components.resources import cursor, embedding_index, models
 
@@ -153,6 +155,32 @@ def evaluation(cutoff: datetime, k: int, n_users: int, weights: feed_api.Weights
 @cached("settings")
 def team_thresholds() -> dict[str, float]:
     return _run(moderation.thresholds)
+
+
+@cached("settings", "scores")
+def team_abuse_thresholds() -> dict[str, float]:
+    return _run(moderation.abuse_thresholds)
+
+
+@cached("settings", "scores")
+def abuse_head() -> Head:
+    return _run(abuse_heads_api.in_force)
+
+
+@cached("settings", "scores")
+def abuse_heads() -> pd.DataFrame:
+    return _run(abuse_heads_api.versions)
+
+
+@cached("settings", "decisions")
+def abuse_head_state() -> dict:
+    """The previous head (what a rollback restores) and how many decided posts a retrain would learn from."""
+    return {"previous": _run(moderation.previous), "decided": len(_run(moderation.decision_labels))}
+
+
+@cached("settings")
+def abuse_head_evaluation(version: str) -> dict | None:
+    return _run(learning.evaluation, version)
 
 
 @st.cache_data(ttl=3600, max_entries=1, show_spinner="Measuring model speed on this machine…")

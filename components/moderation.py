@@ -9,7 +9,7 @@ from analytics import moderation, store
 from analytics.access.auth import User
 from analytics.models.explain import offending_words
 from analytics.moderation import detections, exposure, known_claims
-from components import caching, privacy
+from components import caching, data, privacy
 from components.enrichment import worker
 from components.highlight import attribution_markdown
 from components.post_card import escape_md, post_card
@@ -95,7 +95,7 @@ def review_card(item: dict, mask: bool, thresholds: dict[str, float], key: str) 
                   and item[label] == item[label]}
         if scores:
             st.caption("The BiLSTM (word-based, English only): its flag counts only when the meaning model, where it "
-                       f"has read the post, puts P(abuse) at {moderation.ABUSE_CORROBORATE:g} or more")
+                       f"has read the post, puts P(abuse) at {data.team_abuse_thresholds()['corroborate']:g} or more")
             st.dataframe({"label": list(scores), "score": [round(s, 3) for s in scores.values()],
                           "threshold": [thresholds[label] for label in scores],
                           "over threshold": [s >= thresholds[label] for label, s in scores.items()]},
@@ -124,13 +124,14 @@ def meaning(item: dict) -> None:
     if item.get("a_abuse") is None or item["a_abuse"] != item["a_abuse"]:
         st.caption("The meaning model has not read this post yet (it waits for the post's embedding).")
         return
-    th = {c: t for c, t in moderation.ABUSE_THRESHOLDS.items() if c != "any"}
+    team = data.team_abuse_thresholds()
+    th = {c: t for c, t in team.items() if c not in ("any", "corroborate")}
     st.dataframe({"category": list(th), "score": [round(float(item[f"a_{c}"]), 3) for c in th],
                   "threshold": list(th.values()),
                   "over threshold": [float(item[f"a_{c}"]) >= t for c, t in th.items()]},
                  hide_index=True, width="stretch")
-    if "any" in moderation.ABUSE_THRESHOLDS:
-        st.caption(f"P(abuse) {float(item['a_abuse']):.3f}: at {moderation.ABUSE_THRESHOLDS['any']:g} or more the "
+    if team.get("any", 2.0) <= 1:
+        st.caption(f"P(abuse) {float(item['a_abuse']):.3f}: at {team['any']:g} or more the "
                    "post is flagged under its most likely category even when no single category reaches its "
                    "threshold.")
     with cursor() as cur:
@@ -243,6 +244,41 @@ def save_thresholds(user: User, new: dict[str, float]) -> dict[str, float]:
         merged = moderation.save_thresholds(cur, user, new)
     caching.clear("settings")
     return merged
+
+
+def save_abuse_thresholds(user: User, new: dict[str, float]) -> dict[str, float]:
+    """Set the meaning model's category thresholds for the head in force (admins); audited."""
+    with cursor() as cur:
+        merged = moderation.save_abuse_thresholds(cur, user, new)
+    caching.clear("settings")
+    return merged
+
+
+def retrain_abuse(user: User) -> dict:
+    """Retrain the abuse model's head from the decisions (admins), with a progress bar; the new version is kept,
+    not adopted. Shows the error (too few decisions) and returns {} on bad input."""
+    bar = st.progress(0.0, text="Retraining the abuse model's head from moderators' decisions…")
+    try:
+        with cursor() as cur:
+            got = moderation.retrain(cur, user, lambda done, total, msg: bar.progress(done / total, text=msg))
+    except ValueError as e:
+        bar.empty()
+        st.error(str(e))
+        return {}
+    caching.clear("settings")
+    return got
+
+
+def adopt_abuse_head(user: User, version: str, rollback: bool = False) -> str:
+    """Put a head in force (or roll back to the previous one) and re-score every post under it (admins)."""
+    with st.spinner("Re-scoring every post under the new head…"):
+        with cursor() as cur:
+            if rollback:
+                version = moderation.rollback(cur, user)
+            else:
+                moderation.adopt(cur, user, version)
+    caching.clear("scores", "settings")
+    return version
 
 
 def release(user: User, post_id: str) -> None:

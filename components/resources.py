@@ -96,7 +96,7 @@ def enricher(path: str) -> enrichment.Enricher:
                 caching.clear("detections")
                 return
             caching.clear("scores")
-            if model in ("embedding", "abuse"):  # one encoder pass writes both
+            if model == "embedding":  # the abuse pass of posts embedded earlier leaves their embeddings as they were
                 embedding_index.clear()
 
     def intake(cur: duckdb.DuckDBPyConnection) -> int:

@@ -75,6 +75,12 @@ with tab_a:
     meta = abuse.meta()
     ev = meta.evaluation
     held = ev["held_out"]
+    heads = data.abuse_heads()
+    current = heads[heads["in_force"]].iloc[0]
+    if current["decisions"]:
+        st.info(f"Head in force: {current['version']}, retrained from {current['decisions']:,} moderators' decisions "
+                f"(held-out macro F1 {current['held_out_macro_f1']:.3f}; the figures below are the shipped head's; "
+                "Quality page: before and after, roll back).")
     st.markdown(f"**Held-out set:** {ev['held_out_set']['posts']:,} posts written apart from the "
                 f"{ev['training_set']['posts']:,}-post policy set (`{ev['held_out_set']['file']}`), never trained or "
                 f"tuned on. Thresholds: {ev['thresholds_from']}.")
@@ -91,7 +97,8 @@ with tab_a:
                                for lang, d in held["by_language"].items()}).T,
                  width="stretch", column_config={"_index": "language (precision / recall)"})
     st.markdown(f"**Calibration of P(abuse):** expected calibration error {held['calibration']['ece']:.3f}")
-    st.dataframe(pd.DataFrame(held["calibration"]["reliability"]), hide_index=True, width="stretch")
+    st.plotly_chart(charts.calibration_chart(held["calibration"]["bins"], "P(abuse)", "share abusive"),
+                    width="stretch")
     st.markdown("**Confusion with the BiLSTM's labels** (held-out posts per policy category, and how many the BiLSTM "
                 "puts over 0.5 on each label)")
     st.dataframe(pd.DataFrame(held["confusion_with_bilstm"]).T, width="stretch")
@@ -131,9 +138,11 @@ with tab_try:
             st.plotly_chart(charts.probability_bars(tox, m.TOXIC_THRESHOLD), width="stretch")
             st.markdown(attribution_markdown(explain.offending_words(text)))
             st.caption("Red: words raising P(toxic) (occlusion) or toxic on their own; blue: words lowering it.")
-        screen = m.screen([text])[0]
+        head = data.abuse_head()
+        screen = m.screen([text], data.team_abuse_thresholds(), data.team_thresholds(), head)[0]
         verdict = f"flagged by the {screen['by']} ({screen['category']})" if screen["flagged"] else "not flagged"
-        st.markdown(f"**Abuse screening (both models, shipped thresholds): {verdict}**")
+        st.markdown(f"**Abuse screening (both models, the team's head and thresholds in force): {verdict}**")
+        st.caption(f"Head in force: {head.version}")
         st.plotly_chart(charts.probability_bars(screen["meaning"]), width="stretch")
 
 st.divider()

@@ -188,7 +188,7 @@ def test_rebuild_keeps_decisions_audit_claims_and_team_settings(tmp_path, small_
                              [max(r[0] for r in before["audit_log"])]).fetchall()
     assert rebuild[0] == "rebuild" and json.loads(rebuild[1]) == {
         "moderation_decisions": 3, "audit_log": 4, "claims": 1, "dp_releases": 1, "known_claims": 0,
-        "account_actions": 0,
+        "account_actions": 0, "abuse_heads": 0,
         "meta": 1}
     assert dp.spent(con, "ann") == 1.0
     new_id = moderation.decide(con, mod, second[0], "escalate", "other",  # mod2 still holds first[0]

@@ -159,7 +159,7 @@ def test_audit_and_quality_pages(db, app_run):
     log = at.dataframe[0].value
     assert log[["moderator", "action", "reason_code"]].values.tolist() == [["maria", "approve", "no_violation"]]
     at = app_run("pages/moderator_quality.py", MOD)
-    assert at.get("plotly_chart") and len(at.dataframe) == 3
+    assert at.get("plotly_chart") and len(at.dataframe) == 5  # precision, moderators, tuner, abuse heads and thresholds
 
 
 def test_untrusted_text_in_the_queue_is_inert(db, app_run):

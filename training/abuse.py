@@ -22,12 +22,13 @@ from torch.nn import functional as F
 
 from analytics.data import corpus
 from analytics.models import abuse, multilingual, runtime
-from analytics.models.registry import DEFAULT_THRESHOLDS, TOXICITY_LABELS
+from analytics.models.registry import DEFAULT_THRESHOLDS, TOXICITY_LABELS, file_hash
 from analytics.models.sentiment import mean_pool
 from training.sentiment import (
     LORA_TARGETS,
     LoRALinear,
     cache_states,
+    calibration,
     length_batches,
     run_layers,
     save_artifacts,
@@ -39,20 +40,7 @@ CONFIG = {"top_layers": 4, "rank": 16, "alpha": 32.0, "dropout": 0.05, "epochs":
           "batch_size": 32, "label_smoothing": 0.05, "weight_decay": 0.01, "scale": abuse.LOGIT_SCALE,
           "validation": 0.15, "real_tweets": 3000, "real_reviews": 1000,
           "class_weight": "sqrt"}  # sqrt(balanced): the many real `none` posts count less, not as much as balanced
-GRID = np.round(np.arange(0.1, 0.91, 0.025), 3)
-ANY_GRID = (*np.round(np.arange(0.5, 0.991, 0.025), 3), 2.0)  # 2.0: off
 CORROBORATE_GRID = np.round(np.arange(0.05, 0.61, 0.05), 3)
-
-
-def _pr(pred: np.ndarray, truth: np.ndarray) -> dict:
-    tp = int((pred & truth).sum())
-    return {"precision": round(tp / max(int(pred.sum()), 1), 4), "recall": round(tp / max(int(truth.sum()), 1), 4),
-            "flagged": int(pred.sum()), "positives": int(truth.sum())}
-
-
-def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
-    m = _pr(pred, truth)
-    return 2 * m["precision"] * m["recall"] / max(m["precision"] + m["recall"], 1e-9)
 
 
 def _combined(p: np.ndarray, tox: np.ndarray, th: dict[str, float], corroborate: float) -> np.ndarray:
@@ -61,33 +49,15 @@ def _combined(p: np.ndarray, tox: np.ndarray, th: dict[str, float], corroborate:
 
 
 def tune(p: np.ndarray, tox: np.ndarray, y: np.ndarray) -> tuple[dict[str, float], float]:
-    """Per-category thresholds (best F1 of that category), the P(abuse) threshold `any` (best F1 of the meaning
-    model's any-abuse decision) and the corroboration threshold (best F1 of the combined decision), on the validation
-    part."""
-    th = {c: float(max(GRID, key=lambda t: (_f1(p[:, i + 1] >= t, y == i + 1), t)))
-          for i, c in enumerate(abuse.CATEGORIES)}
-    th["any"] = float(max(ANY_GRID, key=lambda t: (
-        _f1(abuse.category_flags(p, {**th, "any": t}).any(axis=1), y != 0), t)))
-    corroborate = float(max(CORROBORATE_GRID, key=lambda t: (_f1(_combined(p, tox, th, t), y != 0), t)))
+    """The category and `any` thresholds (abuse.tune_thresholds) and the corroboration threshold (best F1 of the
+    combined decision), on the validation part."""
+    th = abuse.tune_thresholds(p, y)
+    corroborate = float(max(CORROBORATE_GRID, key=lambda t: (abuse.f1(_combined(p, tox, th, t), y != 0), t)))
     return th, corroborate
 
 
 def _counts(df: pd.DataFrame) -> dict:
     return df.groupby(["category", "lang"]).size().unstack(fill_value=0).to_dict("index")
-
-
-def _calibration(p: np.ndarray, truth: np.ndarray, bins: int = 10) -> dict:
-    """Expected calibration error of P(abuse) and its reliability table."""
-    edges = np.linspace(0, 1, bins + 1)
-    rows, ece = [], 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        m = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
-        if m.any():
-            rows.append({"bin": f"{lo:.1f}-{hi:.1f}", "posts": int(m.sum()),
-                         "mean_predicted": round(float(p[m].mean()), 3),
-                         "share_abusive": round(float(truth[m].mean()), 3)})
-            ece += m.sum() / len(p) * abs(p[m].mean() - truth[m].mean())
-    return {"ece": round(float(ece), 4), "reliability": rows}
 
 
 def evaluate(p: np.ndarray, tox: np.ndarray, df: pd.DataFrame, th: dict[str, float], corroborate: float) -> dict:
@@ -96,16 +66,19 @@ def evaluate(p: np.ndarray, tox: np.ndarray, df: pd.DataFrame, th: dict[str, flo
     cat = df["category"].to_numpy()
     flags, abusive, bilstm = abuse.category_flags(p, th), cat != "none", tox >= 0.5
     combined = _combined(p, tox, th, corroborate)
-    out = {"n": int(len(df)), "by_category": {c: _pr(flags[:, i], cat == c) for i, c in enumerate(abuse.CATEGORIES)},
-           "any_abuse": {"meaning model": _pr(flags.any(axis=1), abusive), "BiLSTM": _pr(bilstm.any(axis=1), abusive),
-                         "combined": _pr(combined, abusive)}, "by_language": {}}
+    out = {"n": int(len(df)),
+           "by_category": {c: abuse.pr(flags[:, i], cat == c) for i, c in enumerate(abuse.CATEGORIES)},
+           "any_abuse": {"meaning model": abuse.pr(flags.any(axis=1), abusive),
+                         "BiLSTM": abuse.pr(bilstm.any(axis=1), abusive), "combined": abuse.pr(combined, abusive)},
+           "by_language": {}}
     for lang in sorted(df["lang"].unique()):
         m = (df["lang"] == lang).to_numpy()
         out["by_language"][lang] = {
-            "posts": int(m.sum()), "meaning model": _pr(flags[m].any(axis=1), abusive[m]),
-            "BiLSTM": _pr(bilstm[m].any(axis=1), abusive[m]), "combined": _pr(combined[m], abusive[m]),
-            "by_category": {c: _pr(flags[m, i], cat[m] == c) for i, c in enumerate(abuse.CATEGORIES)}}
-    out["calibration"] = _calibration(1 - p[:, 0], abusive)
+            "posts": int(m.sum()), "meaning model": abuse.pr(flags[m].any(axis=1), abusive[m]),
+            "BiLSTM": abuse.pr(bilstm[m].any(axis=1), abusive[m]), "combined": abuse.pr(combined[m], abusive[m]),
+            "by_category": {c: abuse.pr(flags[m, i], cat[m] == c) for i, c in enumerate(abuse.CATEGORIES)}}
+    bins, ece = calibration(1 - p[:, 0], abusive)
+    out["calibration"] = {"ece": round(ece, 4), "bins": bins}
     out["confusion_with_bilstm"] = {
         c: {**{label: int(bilstm[cat == c, j].sum()) for j, label in enumerate(TOXICITY_LABELS)},
             "no BiLSTM label": int((~bilstm[cat == c].any(axis=1)).sum()), "posts": int((cat == c).sum())}
@@ -204,21 +177,25 @@ def run(out_dir: Path = abuse.WEIGHTS_DIR) -> dict:
     adapter = save_artifacts(tensors, {**CONFIG, "classes": list(abuse.CLASSES)}, out_dir / abuse.ADAPTER_PATH.name)
     model = multilingual.Encoder(device="cpu")
     model.load_abuse(adapter)
-    texts = {"val": val["text"].tolist(), "held": held["text"].tolist(), "policy": policy["text"].tolist(),
-             "unseen": unseen["text"].tolist()}
-    vectors, probs = {}, {}
+    head = abuse.Head("trained", tensors["head.weight"].float().numpy(), tensors["head.bias"].float().numpy(), {}, 0.0)
+    data = pd.concat([policy, real], ignore_index=True)  # train and val index into it
+    texts = {"data": data["text"].tolist(), "held": held["text"].tolist(), "unseen": unseen["text"].tolist()}
+    vectors, features, probs = {}, {}, {}
     for name, t in texts.items():
-        vectors[name], probs[name] = model.encode_with_abuse(t)
-    tox = {name: runtime.toxicity_probs(t) for name, t in texts.items() if name != "policy"}
-    real_vectors = multilingual.encode(real["text"].tolist())
-    yv = val["category"].map({c: i for i, c in enumerate(abuse.CLASSES)}).to_numpy()
-    th, corroborate = tune(probs["val"], tox["val"], yv)
+        vectors[name], features[name] = model.encode_with_abuse(t)
+        probs[name] = head.probs(features[name])
+    tox = {name: runtime.toxicity_probs(t) for name, t in texts.items()}
+    classes = {c: i for i, c in enumerate(abuse.CLASSES)}
+    tr, va = train.index.to_numpy(), val.index.to_numpy()
+    y = data["category"].map(classes).to_numpy()
+    th, corroborate = tune(probs["data"][va], tox["data"][va], y[va])
     # The frozen-encoder baseline: logistic regression on the stored-space vectors, tuned on the same split.
-    all_vectors = np.vstack([vectors["policy"], real_vectors])
-    lr = LogisticRegression(C=16, max_iter=5000, class_weight="balanced").fit(
-        all_vectors[train.index.to_numpy()],
-        train["category"].map({c: i for i, c in enumerate(abuse.CLASSES)}).to_numpy())
-    lr_th, lr_corr = tune(lr.predict_proba(vectors["val"]), tox["val"], yv)
+    lr = LogisticRegression(C=16, max_iter=5000, class_weight="balanced").fit(vectors["data"][tr], y[tr])
+    lr_th, lr_corr = tune(lr.predict_proba(vectors["data"][va]), tox["data"][va], y[va])
+    np.savez_compressed(out_dir / abuse.FEATURES_PATH.name, adapter=np.array(file_hash(adapter)),
+                        x_train=features["data"][tr].astype(np.float16), y_train=y[tr],
+                        x_val=features["data"][va].astype(np.float16), y_val=y[va],
+                        x_held=features["held"].astype(np.float16), y_held=held["category"].map(classes).to_numpy())
     evaluation = {
         "model": f"multilingual-e5-small with LoRA (rank {CONFIG['rank']}) on its top {CONFIG['top_layers']} layers "
                  f"and a cosine softmax head over {', '.join(abuse.CLASSES)}",
@@ -245,7 +222,7 @@ def run(out_dir: Path = abuse.WEIGHTS_DIR) -> dict:
         "seconds": round(time.time() - t0, 1),
     }
     abuse.save_meta(th, corroborate, evaluation, out_dir / abuse.HEAD_PATH.name)
-    np.save(out_dir / abuse.EXAMPLES_PATH.name, vectors["policy"].astype(np.float16))
+    np.save(out_dir / abuse.EXAMPLES_PATH.name, vectors["data"][:len(policy)].astype(np.float16))
     print(json.dumps({"thresholds": th, "corroborate": corroborate, "ordinary_posts": evaluation["ordinary_posts"],
                       **{k: evaluation["held_out"][k] for k in ("by_category", "any_abuse")},
                       "baseline": evaluation["baseline_frozen_encoder"]}, indent=1))

@@ -300,6 +300,21 @@ def predict(encoder: S.SentimentEncoder, texts: list[str], batch_size: int = 64,
     return probs, embs
 
 
+def calibration(confidence: np.ndarray, outcome: np.ndarray, n_bins: int = 10) -> tuple[list[dict], float]:
+    """Reliability bins of predicted probabilities against what happened (low, high, count, mean_confidence,
+    accuracy: the observed rate) and the expected calibration error."""
+    bins = []
+    edges = np.linspace(0, 1, n_bins + 1)
+    for b in range(n_bins):
+        sel = (confidence > edges[b]) & (confidence <= edges[b + 1]) if b else (confidence <= edges[1])
+        n = int(sel.sum())
+        bins.append({"low": round(float(edges[b]), 2), "high": round(float(edges[b + 1]), 2), "count": n,
+                     "mean_confidence": float(confidence[sel].mean()) if n else None,
+                     "accuracy": float(outcome[sel].mean()) if n else None})
+    ece = sum(b["count"] * abs(b["mean_confidence"] - b["accuracy"]) for b in bins if b["count"]) / len(confidence)
+    return bins, float(ece)
+
+
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray, n_bins: int = 10) -> dict:
     """Accuracy, macro-F1, per-class P/R/F1, confusion (rows true, cols predicted), calibration bins."""
     k = len(S.LABELS)
@@ -315,15 +330,7 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, n_bins: int = 
         per_class[label] = {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(conf[i].sum())}
     top = probs.max(1)
     correct = pred == y_true
-    bins = []
-    edges = np.linspace(0, 1, n_bins + 1)
-    for b in range(n_bins):
-        sel = (top > edges[b]) & (top <= edges[b + 1]) if b else (top >= edges[0]) & (top <= edges[1])
-        n = int(sel.sum())
-        bins.append({"low": round(float(edges[b]), 2), "high": round(float(edges[b + 1]), 2), "count": n,
-                     "mean_confidence": float(top[sel].mean()) if n else None,
-                     "accuracy": float(correct[sel].mean()) if n else None})
-    ece = sum(b["count"] * abs(b["mean_confidence"] - b["accuracy"]) for b in bins if b["count"]) / len(y_true)
+    bins, ece = calibration(top, correct, n_bins)
     return {
         "accuracy": float(correct.mean()),
         "macro_f1": float(np.mean([c["f1"] for c in per_class.values()])),
@@ -447,8 +454,8 @@ def main(argv: list[str] | None = None) -> None:
     z = sub.add_parser("sentiment-zh", help="Chinese sentiment: logistic regression on multilingual-e5 vectors")
     z.add_argument("--n-train", type=int, default=6000, help="training reviews (e5 embeds ~25 per second)")
     z.add_argument("--n-test", type=int, default=1500, help="held-out reviews to evaluate on")
-    sub.add_parser("abuse", help="meaning-based abuse: logistic regression on multilingual-e5 vectors of the policy "
-                                 "example set, evaluated on the held-out set")
+    sub.add_parser("abuse", help="meaning-based abuse: LoRA on multilingual-e5's top layers and a softmax head, "
+                                 "trained on the policy example set, evaluated on the held-out set")
     args = parser.parse_args(argv)
     if args.what == "abuse":
         from training import abuse

@@ -4,6 +4,10 @@
 Jigsaw BiLSTM. This module imports no torch (the model runs in analytics.models.multilingual, in the same pass as the
 stored embeddings): it holds the categories, thresholds, the decision and the nearest-example explanations.
 
+The head is kept apart from the encoder branch: the branch's pooled vectors (`features`) are stored per post, so a
+head retrained from moderators' decisions (analytics.models.abuse_heads, analytics.moderation.learning) re-scores
+every post without running the encoder again.
+
 Categories follow the moderation policy's reason codes (analytics.moderation.policy): threat, harassment, hate,
 self_harm, sexual. The `none` class is trained on hard negatives (praise with profanity, idioms, reported speech,
 criticism of ideas, news about violence, self-deprecation), which is what lets the model overrule the BiLSTM's
@@ -28,6 +32,9 @@ WEIGHTS_DIR = registry.WEIGHTS_DIR
 ADAPTER_PATH = registry.ABUSE_ADAPTER_PATH  # LoRA deltas and head
 HEAD_PATH = registry.ABUSE_HEAD_PATH  # thresholds and the held-out evaluation
 EXAMPLES_PATH = WEIGHTS_DIR / "abuse_examples.npy"  # the policy examples' stored-space vectors, in policy order
+# The branch's features of the training, threshold-tuning and held-out posts: what a retrained head is fitted on and
+# gated by (written by `python -m analytics.train abuse` with the adapter).
+FEATURES_PATH = WEIGHTS_DIR / "abuse_features.npz"
 POLICY_DIR = Path(__file__).resolve().parents[2] / "training" / "data" / "abuse_policy"
 HELDOUT_PATH = POLICY_DIR.parent / "abuse_heldout.csv"
 
@@ -64,6 +71,111 @@ def save_meta(thresholds: dict[str, float], corroborate: float, evaluation: dict
                                 "corroborate": round(corroborate, 4), "evaluation": evaluation},
                                ensure_ascii=False, indent=1) + "\n")
     return path
+
+
+@dataclass(frozen=True)
+class Head:
+    """A softmax head over CLASSES reading the branch's L2-normalised pooled vectors (a cosine classifier at
+    LOGIT_SCALE), with the thresholds it flags at."""
+    version: str
+    weight: np.ndarray  # (len(CLASSES), dim)
+    bias: np.ndarray  # (len(CLASSES),)
+    thresholds: dict[str, float]
+    corroborate: float
+
+    def probs(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, len(CLASSES)) of feature rows (n, dim)."""
+        z = LOGIT_SCALE * (np.asarray(features, np.float32) @ self.weight.T) + self.bias
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+
+@functools.cache
+def shipped_head() -> Head:
+    """The head trained with the adapter (`python -m analytics.train abuse`), at its tuned thresholds."""
+    from safetensors.numpy import load_file
+
+    t, m = load_file(str(adapter_path())), meta()
+    return Head(registry.ABUSE_VERSION, t["head.weight"].astype(np.float32), t["head.bias"].astype(np.float32),
+                dict(m.thresholds), m.corroborate)
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, prior: Head, l2: float) -> tuple[np.ndarray,
+                                                                                                         np.ndarray]:
+    """(weight, bias) minimising the weighted cross-entropy of `prior`'s form on features `x` and class indices `y`,
+    plus l2/2 * the squared distance to `prior`'s parameters: a warm start that moves only as far as the data asks."""
+    from scipy.optimize import minimize
+
+    x, w = np.asarray(x, np.float64), np.asarray(sample_weight, np.float64) / np.sum(sample_weight)
+    k, d = prior.weight.shape
+    theta0 = np.concatenate([prior.weight.ravel(), prior.bias]).astype(np.float64)
+    onehot = np.eye(k)[y]
+
+    def loss(theta):
+        weight, bias = theta[:k * d].reshape(k, d), theta[k * d:]
+        z = LOGIT_SCALE * x @ weight.T + bias
+        z -= z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        g = w[:, None] * (np.exp(logp) - onehot)
+        diff = theta - theta0
+        grad = np.concatenate([(LOGIT_SCALE * g.T @ x).ravel(), g.sum(axis=0)]) + l2 * diff
+        return -(w * (logp * onehot).sum(axis=1)).sum() + l2 / 2 * diff @ diff, grad
+
+    theta = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 500}).x
+    return theta[:k * d].reshape(k, d).astype(np.float32), theta[k * d:].astype(np.float32)
+
+
+@functools.cache
+def training_features(path: Path = FEATURES_PATH) -> dict[str, np.ndarray]:
+    """The branch's features and class indices of the training posts (x_train, y_train), the threshold-tuning part
+    (x_val, y_val) and the held-out set (x_held, y_held), as float32 and int arrays."""
+    try:
+        with np.load(path) as f:
+            got = {k: f[k].astype(np.float32) if k.startswith("x_") else f[k] for k in f.files}
+    except OSError as e:
+        raise RuntimeError(f"no abuse training features at {path}: run `python -m analytics.train abuse`") from e
+    if str(got.pop("adapter")) != registry.file_hash(ADAPTER_PATH):
+        raise RuntimeError(f"{path} was computed with another adapter: run `python -m analytics.train abuse`")
+    return got
+
+
+def pr(pred: np.ndarray, truth: np.ndarray) -> dict:
+    """precision, recall, flagged, positives of boolean predictions against boolean truth."""
+    tp = int((pred & truth).sum())
+    return {"precision": round(tp / max(int(pred.sum()), 1), 4), "recall": round(tp / max(int(truth.sum()), 1), 4),
+            "flagged": int(pred.sum()), "positives": int(truth.sum())}
+
+
+def f1(pred: np.ndarray, truth: np.ndarray) -> float:
+    """F1 of boolean predictions against boolean truth."""
+    m = pr(pred, truth)
+    return 2 * m["precision"] * m["recall"] / max(m["precision"] + m["recall"], 1e-9)
+
+
+GRID = np.round(np.arange(0.1, 0.91, 0.025), 3)
+ANY_GRID = (*np.round(np.arange(0.5, 0.991, 0.025), 3), 2.0)  # 2.0: off
+
+
+def tune_thresholds(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Per category the threshold of best F1 for that category, and `any` (on P(abuse)) of best F1 for the any-abuse
+    decision, from class probabilities `p` and class indices `y`."""
+    th = {c: float(max(GRID, key=lambda t: (f1(p[:, i + 1] >= t, y == i + 1), t))) for i, c in enumerate(CATEGORIES)}
+    th["any"] = float(max(ANY_GRID, key=lambda t: (f1(category_flags(p, {**th, "any": t}).any(axis=1), y != 0), t)))
+    return th
+
+
+def category_report(p: np.ndarray, y: np.ndarray, thresholds: dict[str, float]) -> dict:
+    """Per category and any abuse: precision and recall of the flags at `thresholds`; macro_f1 over the categories."""
+    flags = category_flags(p, thresholds)
+    by = {c: pr(flags[:, i], y == i + 1) for i, c in enumerate(CATEGORIES)}
+    return {"by_category": by, "any_abuse": pr(flags.any(axis=1), y != 0),
+            "macro_f1": round(float(np.mean([f1(flags[:, i], y == i + 1) for i in range(len(CATEGORIES))])), 4)}
+
+
+def held_out_report(head: Head) -> dict:
+    """category_report of `head` at its own thresholds on the held-out set's stored features."""
+    f = training_features()
+    return category_report(head.probs(f["x_held"]), f["y_held"], head.thresholds)
 
 
 @functools.cache

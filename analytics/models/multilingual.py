@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from analytics.models import abuse, registry
+from analytics.models.sentiment import mean_pool
 
 DIM = registry.EMBED_DIM
 BATCH = 64
@@ -154,7 +155,8 @@ class Encoder:
 
     def load_abuse(self, path: Path) -> None:
         """Add the abuse model's branch (analytics.models.abuse): copies of the top layers with the trained LoRA
-        deltas merged in, and its head. encode() then also returns the abuse probabilities from the same pass."""
+        deltas merged in. encode_with_abuse() then also returns the branch's features from the same pass (the head
+        that reads them is analytics.models.abuse.Head)."""
         import copy
 
         from safetensors.torch import load_file
@@ -169,9 +171,7 @@ class Encoder:
                 layer, rest = name.split(".", 3)[2:]
                 delta = tensors[f"lora_B.{name}"].float() @ tensors[f"lora_A.{name}"].float()
                 params[f"{int(layer) - first}.{rest}"] += delta.to(self.device)
-        head = torch.nn.Linear(DIM, tensors["head.weight"].shape[0])
-        head.load_state_dict({"weight": tensors["head.weight"], "bias": tensors["head.bias"]})
-        self._abuse = (first, top, head.to(self.device).eval())
+        self._abuse = (first, top)
 
     @torch.inference_mode()
     def encode(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
@@ -180,18 +180,15 @@ class Encoder:
 
     @torch.inference_mode()
     def encode_with_abuse(self, texts: Sequence[str], batch_size: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
-        """(vectors as encode() gives them, the abuse model's class probabilities (n, classes)) from one pass: the
-        layers below the adapted ones run once for both (load_abuse first)."""
+        """(vectors as encode() gives them, the abuse branch's L2-normalised pooled features (n, 384)) from one pass:
+        the layers below the adapted ones run once for both (load_abuse first)."""
         return self._run(texts, batch_size, with_abuse=True)
 
     def _run(self, texts: Sequence[str], batch_size: int, with_abuse: bool) -> tuple[np.ndarray, np.ndarray | None]:
         seqs = self.token_ids(texts)
         order = np.argsort([len(s) for s in seqs], kind="stable")  # batches of equal token counts: little padding
         out = np.empty((len(seqs), DIM), np.float32)
-        probs = None
-        if with_abuse:
-            first, top, head = self._abuse
-            probs = np.empty((len(seqs), head.out_features), np.float32)
+        features = np.empty((len(seqs), DIM), np.float32) if with_abuse else None
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             width = len(seqs[idx[-1]])
@@ -206,19 +203,18 @@ class Encoder:
             if with_abuse:
                 from transformers.masking_utils import create_bidirectional_mask
 
+                first, top = self._abuse
                 hidden = result.hidden_states[first]
                 mask4 = create_bidirectional_mask(config=self.model.config, inputs_embeds=hidden, attention_mask=mask)
                 for layer in top:
                     hidden = layer(hidden, mask4)
-                logits = head(_pool(hidden, mask) * abuse.LOGIT_SCALE)
-                probs[idx] = torch.softmax(logits, dim=-1).float().cpu().numpy()
-        return out, probs
+                features[idx] = _pool(hidden, mask).cpu().numpy()
+        return out, features
 
 
 def _pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Masked mean over tokens, L2-normalised, float32."""
-    m = mask[..., None].to(torch.float32)
-    return torch.nn.functional.normalize((hidden.float() * m).sum(1) / m.sum(1), dim=-1)
+    return torch.nn.functional.normalize(mean_pool(hidden, mask), dim=-1)
 
 
 @functools.cache
@@ -228,9 +224,9 @@ def encoder() -> Encoder:
 
 
 def encode_with_abuse(texts: Sequence[str], batch_size: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
-    """(L2-normalised vectors (n, 384), the abuse model's class probabilities (n, len(abuse.CLASSES))) in one pass."""
+    """(L2-normalised vectors (n, 384), the abuse branch's features (n, 384)) in one pass."""
     if not texts:
-        return np.zeros((0, DIM), np.float32), np.zeros((0, len(abuse.CLASSES)), np.float32)
+        return np.zeros((0, DIM), np.float32), np.zeros((0, DIM), np.float32)
     with _LOCK:
         enc = encoder()
         if getattr(enc, "_abuse", None) is None:

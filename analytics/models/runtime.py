@@ -103,19 +103,21 @@ def embed(texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
 
 
 def embed_with_abuse(texts: Sequence[str], batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(embeddings as embed() gives them, the abuse model's class probabilities) from one encoder pass."""
+    """(embeddings as embed() gives them, the abuse branch's features for analytics.models.abuse.Head) from one
+    encoder pass."""
     set_threads()
     return multilingual.encode_with_abuse(list(texts), batch_size or multilingual.BATCH)
 
 
 def screen(texts: Sequence[str], thresholds: dict[str, float] | None = None,
-           bilstm_thresholds: dict[str, float] | None = None) -> list[dict]:
+           bilstm_thresholds: dict[str, float] | None = None, head: abuse.Head | None = None) -> list[dict]:
     """The project's abuse screening per text (analytics.models.abuse.decide): flagged, by (which model), category,
-    the meaning model's scores and the BiLSTM's. Thresholds default to the shipped ones per category (and
-    `corroborate`) and DEFAULT_THRESHOLDS per BiLSTM label."""
-    m = abuse.meta()
-    th = {**m.thresholds, "corroborate": m.corroborate, **(thresholds or {})}
-    meaning = abuse.scores(embed_with_abuse(texts)[1])
+    the meaning model's scores and the BiLSTM's. `head` defaults to the shipped one, and thresholds to the head's
+    own per category (and `corroborate`) and DEFAULT_THRESHOLDS per BiLSTM label; the team's head and thresholds
+    in force come from analytics.moderation.screening(con)."""
+    head = head or abuse.shipped_head()
+    th = {**head.thresholds, "corroborate": head.corroborate, **(thresholds or {})}
+    meaning = abuse.scores(head.probs(embed_with_abuse(texts)[1]))
     out = []
     for a, b in zip(meaning, score_toxicity(list(texts))):
         flagged, by, category = abuse.decide(a, b, th, bilstm_thresholds or DEFAULT_THRESHOLDS, th["corroborate"])
@@ -124,9 +126,10 @@ def screen(texts: Sequence[str], thresholds: dict[str, float] | None = None,
 
 
 def is_flagged(texts: Sequence[str], thresholds: dict[str, float] | None = None,
-               bilstm_thresholds: dict[str, float] | None = None) -> list[bool]:
-    """Whether the project flags each text for review at the given (default: shipped) thresholds."""
-    return [r["flagged"] for r in screen(texts, thresholds, bilstm_thresholds)]
+               bilstm_thresholds: dict[str, float] | None = None, head: abuse.Head | None = None) -> list[bool]:
+    """Whether the project flags each text for review (screen() with the same arguments; by default the shipped
+    head at its thresholds)."""
+    return [r["flagged"] for r in screen(texts, thresholds, bilstm_thresholds, head)]
 
 
 def crosslingual(path: Path = CROSSLINGUAL_PATH) -> list[dict]:

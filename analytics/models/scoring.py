@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics import store
 from analytics.analyst.filters import PostFilter
-from analytics.models import abuse, runtime
+from analytics.models import abuse_heads, runtime
 from analytics.models.coverage import unscored
 from analytics.models.registry import ABUSE_MODEL, EMBEDDING_MODEL, MODELS, SENTIMENT_LABELS, TOXICITY_LABELS, model_key
 
@@ -24,17 +25,13 @@ Progress = Callable[[int, int, str], None]
 def _rows(name: str, ids: list[str], texts: list[str], langs: list[str]) -> dict[str, pd.DataFrame]:
     now = datetime.now()
     if name in (EMBEDDING_MODEL, ABUSE_MODEL):  # one encoder pass gives both: the abuse model adapts its top layers
-        vectors, probs = runtime.embed_with_abuse(texts)
-        scores = abuse.scores(probs)
-        top = [max(abuse.CATEGORIES, key=s.get) for s in scores]
-        model_id, version = model_key(ABUSE_MODEL)
-        tables = {"model_scores": pd.DataFrame({
-            "post_id": ids, "model_id": model_id, "model_version": version, "label": top,
-            "score": [s[t] for s, t in zip(scores, top)], "scores": [json.dumps(s) for s in scores],
-            "scored_at": now})}
-        model_id, version = model_key(EMBEDDING_MODEL)
-        tables["embeddings"] = pd.DataFrame({"post_id": ids, "model_id": model_id, "model_version": version,
-                                             "vec": list(vectors.astype("float32"))})
+        vectors, features = runtime.embed_with_abuse(texts)
+        tables = {"abuse_features": pd.DataFrame({"post_id": ids, "model_version": model_key(ABUSE_MODEL)[1],
+                                                  "vec": list(features.astype("float32"))})}
+        if name == EMBEDDING_MODEL:  # the abuse pass only has posts embedded before: their embeddings stand
+            model_id, version = model_key(EMBEDDING_MODEL)
+            tables["embeddings"] = pd.DataFrame({"post_id": ids, "model_id": model_id, "model_version": version,
+                                                 "vec": list(vectors.astype("float32"))})
         return tables
     model_id, version = model_key(name)
     if name == "sentiment":
@@ -68,6 +65,9 @@ def score_posts(con: duckdb.DuckDBPyConnection, f: PostFilter | None = None, pos
                 "JOIN posts p USING (post_id) ORDER BY q.i", [ids, ids]).fetchall()
             tables = _rows(name, ids, [r[0] for r in rows], [r[1] or "und" for r in rows])
             with store.transaction(con):
+                if "abuse_features" in tables:  # the head in force, read under the write lock an adoption holds too
+                    features = np.stack(tables["abuse_features"]["vec"])
+                    tables["model_scores"] = abuse_heads.score_rows(ids, features, abuse_heads.in_force(con))
                 for table, df in tables.items():
                     store.upsert(con, table, df)
                 if "embeddings" in tables:  # those of an earlier encoder go

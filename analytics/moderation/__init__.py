@@ -8,7 +8,6 @@ Every decision also appends to `audit_log` in the same transaction. `claims` is 
 moderator is reviewing a queued post, until when (claiming needs the 'moderate' role). All writes go through
 analytics.store.
 """
-from analytics.models import abuse as _abuse
 from analytics.models.registry import DEFAULT_THRESHOLDS
 from analytics.models.registry import TOXICITY_LABELS as LABELS
 from analytics.moderation.decisions import (
@@ -33,20 +32,46 @@ from analytics.moderation.decisions import (
 )
 from analytics.moderation.flags import FAMILIES, NOT_SCREENED
 from analytics.moderation.known_claims import THRESHOLD as CLAIM_THRESHOLD
+from analytics.moderation.learning import (
+    adopt,
+    before_after,
+    decision_labels,
+    previous,
+    retrain,
+    rollback,
+    screening,
+)
 from analytics.moderation.policy import ACTIONS, POLICY, REASONS, UNDO, reason_codes
-from analytics.moderation.quality import decisions_per_moderator, flag_precision, queue_stats, threshold_tuner
+from analytics.moderation.quality import (
+    decisions_per_moderator,
+    flag_precision,
+    queue_stats,
+    threshold_tuner,
+)
 from analytics.moderation.reports import reported_posts
-from analytics.moderation.review import (CLAIM_TTL, ORDERS, author_history, claim_next, nearest_policy_examples, queue,
-                                        release, thread_context)
-from analytics.moderation.thresholds import THRESHOLDS_KEY, save_thresholds, thresholds
+from analytics.moderation.review import (
+    CLAIM_TTL,
+    ORDERS,
+    author_history,
+    claim_next,
+    nearest_policy_examples,
+    queue,
+    release,
+    thread_context,
+)
+from analytics.moderation.thresholds import (
+    THRESHOLDS_KEY,
+    abuse_thresholds,
+    save_abuse_thresholds,
+    save_thresholds,
+    thresholds,
+)
 
-ABUSE_THRESHOLDS = _abuse.meta().thresholds  # the meaning model's per-category flag thresholds
-ABUSE_CORROBORATE = _abuse.meta().corroborate  # P(abuse) a BiLSTM flag needs from the meaning model
-
-__all__ = ["ABUSE_CORROBORATE", "ABUSE_THRESHOLDS", "ACTIONS", "CHUNK", "CLAIM_THRESHOLD", "CLAIM_TTL", "BulkResult", "Changed", "ClaimedByOther",
-           "ConfirmBatchUndo", "DEFAULT_THRESHOLDS", "FAMILIES", "LABELS", "NOT_SCREENED", "ORDERS", "POLICY",
-           "REASONS", "SYSTEM", "StaleDecision",
-           "StaleUndo", "THRESHOLDS_KEY", "UNDO", "as_seen", "audit", "author_history", "bulk_decide", "claim_next",
-           "current_states", "decide", "decisions_per_moderator", "flag_precision", "nearest_policy_examples", "post_states", "queue",
-           "queue_stats", "reason_codes", "release", "reopen", "reported_posts", "save_thresholds", "seen_state",
-           "thread_context", "threshold_tuner", "thresholds", "undo_last", "undo_preview"]
+__all__ = ["abuse_thresholds", "ACTIONS", "adopt", "as_seen", "audit", "author_history", "before_after",
+           "bulk_decide", "BulkResult", "Changed", "CHUNK", "claim_next", "CLAIM_THRESHOLD", "CLAIM_TTL",
+           "ClaimedByOther", "ConfirmBatchUndo", "current_states", "decide", "decision_labels",
+           "decisions_per_moderator", "DEFAULT_THRESHOLDS", "FAMILIES", "flag_precision", "LABELS",
+           "nearest_policy_examples", "NOT_SCREENED", "ORDERS", "POLICY", "post_states", "previous", "queue",
+           "queue_stats", "reason_codes", "REASONS", "release", "reopen", "reported_posts", "retrain", "rollback",
+           "save_abuse_thresholds", "screening", "save_thresholds", "seen_state", "StaleDecision", "StaleUndo", "SYSTEM",
+           "thread_context", "threshold_tuner", "thresholds", "THRESHOLDS_KEY", "UNDO", "undo_last", "undo_preview"]

@@ -41,10 +41,10 @@ ABUSE_CTE = ("abu AS (SELECT post_id, label AS a_label, score AS a_score, "
 def abuse_condition(thresholds: dict[str, float] | None = None) -> tuple[str, str, dict]:
     """(SQL condition over `abu`: a category at or above its threshold or P(abuse) at or above the `any` one (the
     stored label is the most likely category), the corroboration condition a BiLSTM flag
-    needs: the meaning model has not read the post or sees some abuse, their parameters). Thresholds default to
-    the shipped ones."""
-    m = abuse.meta()
-    th = {**m.thresholds, "corroborate": m.corroborate, **(thresholds or {})}
+    needs: the meaning model has not read the post or sees some abuse, their parameters). `thresholds` as
+    thresholds.abuse_thresholds gives them (the team's in force); by default the shipped head's."""
+    head = abuse.shipped_head()
+    th = {**head.thresholds, "corroborate": head.corroborate, **(thresholds or {})}
     cond = " OR ".join(f"abu.a_{c} >= $ath_{c}" for c in (*abuse.CATEGORIES, "abuse"))
     return (f"({cond})", "(abu.post_id IS NULL OR abu.a_abuse >= $corroborate)",
             {**{f"ath_{c}": float(th[c]) for c in abuse.CATEGORIES}, "ath_abuse": float(th.get("any", 2.0)),

@@ -12,6 +12,7 @@ import pandas as pd
 from analytics.models.registry import ABUSE_MODEL, DEFAULT_THRESHOLDS, TOXICITY_LANGS, model_key
 from analytics.models.registry import TOXICITY_LABELS as LABELS
 from analytics.moderation.flags import FAMILIES, SCORES_CTE, flag_condition, flagged_ctes, period, query_params, run
+from analytics.moderation.thresholds import abuse_thresholds
 from analytics.store.sql import STATES_CTE
 
 
@@ -36,7 +37,8 @@ def queue_stats(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = D
     the queue is empty), unscreened: undecided posts in languages the BiLSTM cannot screen that the meaning model
     has not read yet (the queue lists them on request), and families: undecided items per label family (a post
     flagged by two counts in both)."""
-    ctes, flag_params = flagged_ctes(thresholds, None, include_escalated=True)
+    ctes, flag_params = flagged_ctes(thresholds, None, include_escalated=True,
+                                     abuse_thresholds=abuse_thresholds(con))
     size, claimed, escalated, oldest, median, *per_family = run(con, f"""WITH {ctes}
         SELECT count(*) FILTER (state = 'undecided'), count(claimed_by) FILTER (state = 'undecided'),
                count(*) FILTER (state = 'escalate'),

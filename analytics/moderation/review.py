@@ -13,8 +13,15 @@ from analytics import store
 from analytics.access.auth import User, require
 from analytics.models import abuse
 from analytics.models.registry import DEFAULT_THRESHOLDS, EMBEDDING_MODEL, model_key
-from analytics.moderation.flags import SCORES_CTE, flag_condition, flagged_ctes, query_params, run
+from analytics.moderation.flags import (
+    SCORES_CTE,
+    flag_condition,
+    flagged_ctes,
+    query_params,
+    run,
+)
 from analytics.moderation.policy import ACTIONS
+from analytics.moderation.thresholds import abuse_thresholds
 from analytics.store.sql import NOT_UNDONE, STATES_CTE
 
 ORDERS = {"score": "max_score DESC", "newest": "created_at DESC", "oldest": "created_at ASC", "reach": "reach DESC"}
@@ -48,7 +55,8 @@ def queue(con: duckdb.DuckDBPyConnection, thresholds: dict[str, float] = DEFAULT
     """
     if order not in ORDERS:
         raise ValueError(f"order must be one of {', '.join(ORDERS)}")
-    ctes, flag_params = flagged_ctes(thresholds, labels, include_escalated, unscreened, families)
+    ctes, flag_params = flagged_ctes(thresholds, labels, include_escalated, unscreened, families,
+                                     abuse_thresholds(con))
     params = query_params(now, **flag_params, moderator=moderator, topics=list(topics),
                           author=(author or "").lstrip("@"), limit=limit)
     conds = ["(claimed_by IS NULL OR claimed_by = $moderator)" if moderator else "claimed_by IS NULL"]

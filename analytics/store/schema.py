@@ -50,6 +50,24 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vec           FLOAT[384] NOT NULL,  -- L2-normalised, so cosine similarity is a dot product
     PRIMARY KEY (post_id, model_id)
 );
+CREATE TABLE IF NOT EXISTS abuse_features (  -- the abuse model's branch output per post: heads re-score from it
+    post_id       VARCHAR PRIMARY KEY,
+    model_version VARCHAR NOT NULL,    -- the abuse model's version (registry.ABUSE_VERSION) that computed it
+    vec           FLOAT[384] NOT NULL  -- L2-normalised pooled vector of the adapted top layers
+);
+CREATE TABLE IF NOT EXISTS abuse_heads (  -- heads retrained from moderators' decisions: every version is kept
+    version     VARCHAR PRIMARY KEY,
+    model_version VARCHAR NOT NULL,    -- the abuse model (branch) whose features it reads
+    parent      VARCHAR NOT NULL,      -- the head it started from
+    created_at  TIMESTAMP NOT NULL,
+    created_by  VARCHAR NOT NULL,
+    weight      FLOAT[] NOT NULL,      -- (classes x 384) row-major
+    bias        FLOAT[] NOT NULL,
+    thresholds  JSON NOT NULL,         -- per category and 'any', tuned like the shipped head's
+    decisions   INTEGER NOT NULL,      -- decided posts it learned from
+    passed_gate BOOLEAN NOT NULL,      -- held-out check: only a head that passed can be adopted
+    evaluation  JSON NOT NULL          -- held-out and decided posts, before and after
+);
 CREATE TABLE IF NOT EXISTS sentiment_labels (
     post_id    VARCHAR PRIMARY KEY,
     label      VARCHAR NOT NULL CHECK (label IN ('negative', 'neutral', 'positive')),
@@ -177,6 +195,8 @@ KEYS = {
     "interactions": ("interaction_id",),
     "model_scores": ("post_id", "model_id"),
     "embeddings": ("post_id", "model_id"),
+    "abuse_features": ("post_id",),
+    "abuse_heads": ("version",),
     "sentiment_labels": ("post_id",),
     "claims": ("post_id",),
     "topics": ("topic",),

@@ -108,7 +108,8 @@ SEQUENCES = (("moderation_decisions", "decision_id", "decision_seq"), ("audit_lo
              ("dp_releases", "release_id", "release_seq"), ("known_claims", "claim_id", "claim_seq"),
              ("account_actions", "action_id", "account_action_seq"))
 # never lost to a rebuild
-HISTORY = ("moderation_decisions", "audit_log", "claims", "dp_releases", "known_claims", "account_actions")
+HISTORY = ("moderation_decisions", "audit_log", "claims", "dp_releases", "known_claims", "account_actions",
+           "abuse_heads")
 
 
 def carry_history(con: duckdb.DuckDBPyConnection, old: str | Path) -> dict[str, int]:
@@ -119,8 +120,10 @@ def carry_history(con: duckdb.DuckDBPyConnection, old: str | Path) -> dict[str, 
         con.execute("ATTACH ? AS old_store (READ_ONLY)", [str(old)])
         try:
             # OR REPLACE: a claim the build seeds again keeps the old store's version of it (edits, retirement)
+            present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() "
+                                                 "WHERE database_name = 'old_store'").fetchall()}
             copied = {t: con.execute(f"INSERT OR REPLACE INTO {t} SELECT * FROM old_store.{t}").fetchone()[0]
-                      for t in HISTORY}
+                      for t in HISTORY if t in present}  # a store older than a table has none of its history
             copied["meta"] = con.execute("INSERT INTO meta SELECT * FROM old_store.meta "
                                          "WHERE key NOT IN (SELECT key FROM meta)").fetchone()[0]
         finally:
@@ -164,10 +167,12 @@ def drop_other_embeddings(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str
 
 
 def drop_scores(con: duckdb.DuckDBPyConnection, post_ids: Sequence[str]) -> int:
-    """Delete every model score and embedding of `post_ids` (their text changed); returns the rows deleted."""
+    """Delete every model score, embedding and abuse feature of `post_ids` (their text changed); returns the rows
+    deleted."""
     with WRITE_LOCK:
         return sum(con.execute(f"DELETE FROM {table} WHERE post_id IN (SELECT unnest(?::VARCHAR[]))",
-                               [list(post_ids)]).fetchone()[0] for table in ("model_scores", "embeddings"))
+                               [list(post_ids)]).fetchone()[0]
+                   for table in ("model_scores", "embeddings", "abuse_features"))
 
 
 def claim(con: duckdb.DuckDBPyConnection, post_id: str, moderator: str, now: datetime, expires: datetime) -> bool:
