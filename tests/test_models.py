@@ -43,6 +43,15 @@ def test_batched_in_input_order():
                        atol=1e-5)
 
 
+def test_minilm_batches_are_sorted_by_the_tokens_the_model_reads():
+    from analytics.models import sentiment
+
+    enc = sentiment.load()
+    texts = ["ok", "supercalifragilistic antidisestablishmentarianism", "a b c d e f", "x " * 200]
+    assert enc.token_lengths(texts) == enc.tokenize(texts)["attention_mask"].sum(dim=1).tolist()
+    assert enc.token_lengths(texts)[-1] == sentiment.MAX_LEN, "truncated as the model reads it"
+
+
 def test_empty_input():
     assert models.score_sentiment([]) == [] and models.embed([]).shape == (0, 384)
 

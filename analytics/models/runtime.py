@@ -51,9 +51,10 @@ def default_batch_size() -> int:
 
 
 def batched(texts: Sequence[str], fn: Callable[[list[str]], tuple[np.ndarray, ...]],
-            batch_size: int) -> tuple[np.ndarray, ...]:
-    """Run `fn` over length-sorted batches (less padding) and return its outputs in the input order."""
-    order = np.argsort([len(t) for t in texts], kind="stable")
+            batch_size: int, lengths: Sequence[int] | None = None) -> tuple[np.ndarray, ...]:
+    """Run `fn` over batches sorted by `lengths` (the model's token counts; characters when None), so a batch pads
+    little, and return its outputs in the input order."""
+    order = np.argsort([len(t) for t in texts] if lengths is None else lengths, kind="stable")
     parts = [fn([texts[i] for i in order[s:s + batch_size]]) for s in range(0, len(texts), batch_size)]
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
@@ -73,7 +74,9 @@ def sentiment_probs(texts: Sequence[str], batch_size: int | None = None,
     rest = [i for i, lang in enumerate(langs) if lang not in SENTIMENT_ZH_LANGS]
     probs = np.zeros((len(texts), 3), np.float32)
     if rest:
-        probs[rest] = batched([texts[i] for i in rest], sentiment.load().forward, batch_size or default_batch_size())[0]
+        model, chosen = sentiment.load(), [texts[i] for i in rest]
+        probs[rest] = batched(chosen, model.forward, batch_size or default_batch_size(),
+                              model.token_lengths(chosen))[0]
     if zh:
         probs[zh] = sentiment_zh.probs(multilingual.encode([texts[i] for i in zh]))
     return probs

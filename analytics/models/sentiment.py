@@ -169,6 +169,11 @@ class SentimentEncoder:
                              max_length=self.max_len, return_tensors="pt")
         return {k: v.to(self.device) for k, v in enc.items()}
 
+    def token_lengths(self, texts: list[str]) -> list[int]:
+        """Tokens per text as tokenize() counts them (special tokens included, truncated to max 64)."""
+        ids = self.tokenizer([preprocess(t) for t in texts], truncation=True, max_length=self.max_len)["input_ids"]
+        return [len(i) for i in ids]
+
     def forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """One batch -> (probs (n, 3) in LABELS order, embeddings (n, 384) L2-normalised), float32."""
         texts = list(texts)
