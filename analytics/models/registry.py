@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
 from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -66,8 +68,13 @@ def artifact_version(path: Path = ADAPTER_PATH) -> str:
 
 
 MINILM_VERSION = artifact_version()
-# What stored sentiment scores carry: changing either model makes them all out of date.
-SENTIMENT_VERSION = f"{MINILM_VERSION}+zh-{file_hash(ZH_HEAD_PATH)}"
+# The English sentiment model's backend (analytics.models.onnx_sentiment): ONNX Runtime int8 where it is installed
+# and no NVIDIA GPU is present, else torch; env SOCIAL_SENTIMENT_BACKEND=torch or onnx-int8 overrides.
+SENTIMENT_BACKEND = os.environ.get("SOCIAL_SENTIMENT_BACKEND") or (
+    "onnx-int8" if find_spec("onnxruntime") and not Path("/proc/driver/nvidia").exists() else "torch")
+# What stored sentiment scores carry: changing either model (or the backend) makes them all out of date.
+SENTIMENT_VERSION = (f"{MINILM_VERSION}{'+onnx-int8' if SENTIMENT_BACKEND == 'onnx-int8' else ''}"
+                     f"+zh-{file_hash(ZH_HEAD_PATH)}")
 
 
 def _package_version(name: str) -> str:

@@ -18,10 +18,11 @@ import pandas as pd
 import torch
 
 from analytics.data import language
-from analytics.models import abuse, multilingual, sentiment, sentiment_zh, toxicity
+from analytics.models import abuse, multilingual, onnx_sentiment, sentiment, sentiment_zh, toxicity
 from analytics.models.registry import (
     CROSSLINGUAL_PATH,
     DEFAULT_THRESHOLDS,
+    SENTIMENT_BACKEND,
     SENTIMENT_LABELS,
     SENTIMENT_ZH_LANGS,
     TOXICITY_LABELS,
@@ -61,6 +62,11 @@ def batched(texts: Sequence[str], fn: Callable[[list[str]], tuple[np.ndarray, ..
     return tuple(np.concatenate([p[k] for p in parts])[inverse] for k in range(len(parts[0])))
 
 
+def english_sentiment() -> sentiment.SentimentEncoder | onnx_sentiment.OnnxSentiment:
+    """The English sentiment model on the backend in force (registry.SENTIMENT_BACKEND)."""
+    return onnx_sentiment.load() if SENTIMENT_BACKEND == "onnx-int8" else sentiment.load()
+
+
 def sentiment_probs(texts: Sequence[str], batch_size: int | None = None,
                     langs: Sequence[str] | None = None) -> np.ndarray:
     """Sentiment probabilities (n, 3) in SENTIMENT_LABELS order. Chinese texts (by `langs`, detected when None) get
@@ -74,7 +80,7 @@ def sentiment_probs(texts: Sequence[str], batch_size: int | None = None,
     rest = [i for i, lang in enumerate(langs) if lang not in SENTIMENT_ZH_LANGS]
     probs = np.zeros((len(texts), 3), np.float32)
     if rest:
-        model, chosen = sentiment.load(), [texts[i] for i in rest]
+        model, chosen = english_sentiment(), [texts[i] for i in rest]
         probs[rest] = batched(chosen, model.forward, batch_size or default_batch_size(),
                               model.token_lengths(chosen))[0]
     if zh:
