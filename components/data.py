@@ -172,10 +172,10 @@ def abuse_heads() -> pd.DataFrame:
     return _run(abuse_heads_api.versions)
 
 
-@cached("settings", "decisions")
+@cached("settings", "decisions", "scores")
 def abuse_head_state() -> dict:
     """The previous head (what a rollback restores) and how many decided posts a retrain would learn from."""
-    return {"previous": _run(moderation.previous), "decided": len(_run(moderation.decision_labels))}
+    return {"previous": _run(moderation.previous), "decided": _run(learning.decided_count)}
 
 
 @cached("settings")

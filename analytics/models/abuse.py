@@ -165,8 +165,13 @@ def tune_thresholds(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 def category_report(p: np.ndarray, y: np.ndarray, thresholds: dict[str, float]) -> dict:
-    """Per category and any abuse: precision and recall of the flags at `thresholds`; macro_f1 over the categories."""
-    flags = category_flags(p, thresholds)
+    """flags_report of the flags at `thresholds` from class probabilities `p`."""
+    return flags_report(category_flags(p, thresholds), y)
+
+
+def flags_report(flags: np.ndarray, y: np.ndarray) -> dict:
+    """Per category and any abuse: precision and recall of (n, len(CATEGORIES)) flags against class indices `y`;
+    macro_f1 over the categories."""
     by = {c: pr(flags[:, i], y == i + 1) for i, c in enumerate(CATEGORIES)}
     return {"by_category": by, "any_abuse": pr(flags.any(axis=1), y != 0),
             "macro_f1": round(float(np.mean([f1(flags[:, i], y == i + 1) for i in range(len(CATEGORIES))])), 4)}

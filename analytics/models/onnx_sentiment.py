@@ -49,7 +49,7 @@ def export(quantized: bool = True) -> Path:
     enc = sentiment.SentimentEncoder.from_artifacts(device="cpu")
     if not fp32.exists():
         sample = enc.tokenize(["an example post", "another, longer example post to trace"])
-        tmp = fp32.with_suffix(".tmp")
+        tmp = fp32.with_suffix(f".{os.getpid()}.tmp")  # a CLI and the dashboard may export at once
         torch.onnx.export(_Graph(enc).eval(), (sample["input_ids"], sample["attention_mask"]), str(tmp),
                           input_names=["input_ids", "attention_mask"], output_names=["probs", "embeddings"],
                           dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
@@ -58,7 +58,7 @@ def export(quantized: bool = True) -> Path:
                           opset_version=17, dynamo=False)
         tmp.rename(fp32)
     if quantized and not out.exists():
-        tmp = out.with_suffix(".tmp")
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")
         quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
         tmp.rename(out)
     return out

@@ -71,7 +71,10 @@ MINILM_VERSION = artifact_version()
 # The English sentiment model's backend (analytics.models.onnx_sentiment): ONNX Runtime int8 where it is installed
 # and no NVIDIA GPU is present, else torch; env SOCIAL_SENTIMENT_BACKEND=torch or onnx-int8 overrides.
 SENTIMENT_BACKEND = os.environ.get("SOCIAL_SENTIMENT_BACKEND") or (
-    "onnx-int8" if find_spec("onnxruntime") and not Path("/proc/driver/nvidia").exists() else "torch")
+    "onnx-int8" if find_spec("onnxruntime") and find_spec("onnx") and not Path("/proc/driver/nvidia").exists()
+    else "torch")
+if SENTIMENT_BACKEND not in ("onnx-int8", "torch"):
+    raise ValueError(f"SOCIAL_SENTIMENT_BACKEND must be onnx-int8 or torch, not {SENTIMENT_BACKEND!r}")
 # What stored sentiment scores carry: changing either model (or the backend) makes them all out of date.
 SENTIMENT_VERSION = (f"{MINILM_VERSION}{'+onnx-int8' if SENTIMENT_BACKEND == 'onnx-int8' else ''}"
                      f"+zh-{file_hash(ZH_HEAD_PATH)}")

@@ -74,4 +74,5 @@ __all__ = ["abuse_thresholds", "ACTIONS", "adopt", "as_seen", "audit", "author_h
            "nearest_policy_examples", "NOT_SCREENED", "ORDERS", "POLICY", "post_states", "previous", "queue",
            "queue_stats", "reason_codes", "REASONS", "release", "reopen", "reported_posts", "retrain", "rollback",
            "save_abuse_thresholds", "save_thresholds", "screening", "seen_state", "StaleDecision", "StaleUndo",
-           "SYSTEM", "thread_context", "threshold_tuner", "thresholds", "THRESHOLDS_KEY", "UNDO", "undo_last", "undo_preview"]
+           "SYSTEM", "thread_context", "threshold_tuner", "thresholds", "THRESHOLDS_KEY", "UNDO", "undo_last",
+           "undo_preview"]
