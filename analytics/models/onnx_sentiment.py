@@ -1,6 +1,7 @@
-"""The English sentiment model (MiniLM with the project's adapter and head) on ONNX Runtime, the CPU backend chosen by
-measurement (bench/scoring.py): int8 dynamic quantisation per channel keeps held-out accuracy within 0.5 points of
-torch and embedding cosine to fp32 above 0.99 on average, at about three times torch's speed here.
+"""The English sentiment model (MiniLM with the project's adapter and head) on ONNX Runtime, measured by
+bench/scoring.py: int8 dynamic quantisation per channel keeps held-out accuracy within 0.5 points of torch and
+embedding cosine to fp32 above 0.99 on average, at 1.7 times torch's speed here. Opt-in
+(SOCIAL_SENTIMENT_BACKEND=onnx-int8): activations are quantised per batch, so scores move with a post's batch mates.
 
 The file is exported from the project's weights on first use and cached by version under SOCIAL_MODEL_CACHE
 (default data/models/): `export()` rebuilds it from the weights at any time. torch stays for training and GPUs.
