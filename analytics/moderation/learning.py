@@ -27,16 +27,17 @@ from analytics.moderation.thresholds import abuse_thresholds, thresholds
 from analytics.store.sql import STATES_CTE
 
 DECISION_WEIGHT = 50.0  # one decided post counts as this many policy examples
-L2 = 0.02  # pull towards the head in force
+L2 = 0.02  # pull towards the shipped head
 FOLDS = 5
 MIN_DECISIONS = 10
-GATE_TOLERANCE = 0.02  # a new head may lose at most this much held-out macro F1 against the head in force
+GATE_TOLERANCE = 0.02  # held-out macro F1 a new head may lose against the head in force and the shipped one
 
 Progress = Callable[[int, int, str], None]
 # Decided posts that label the head and whose branch features are stored (parameters: ABUSE_VERSION, CATEGORIES).
-_DECIDED = """SELECT count(*) FROM states s JOIN abuse_features f USING (post_id)
-              WHERE f.model_version = ? AND (s.state = 'approve' OR (s.state = 'remove'
-                                            AND s.reason_code IN (SELECT unnest(?::VARCHAR[]))))"""
+_DECIDED = f"""{STATES_CTE}, decided AS (
+    SELECT s.post_id, s.state, s.reason_code, s.decided_at, f.vec FROM states s JOIN abuse_features f USING (post_id)
+    WHERE f.model_version = ? AND (s.state = 'approve' OR (s.state = 'remove'
+                                  AND s.reason_code IN (SELECT unnest(?::VARCHAR[])))))"""
 
 
 def screening(con: duckdb.DuckDBPyConnection) -> dict:
@@ -48,17 +49,17 @@ def screening(con: duckdb.DuckDBPyConnection) -> dict:
 
 def decided_count(con: duckdb.DuckDBPyConnection) -> int:
     """How many decided posts a retrain would learn from (decision_labels without loading them)."""
-    return con.execute(f"WITH {STATES_CTE} {_DECIDED}", [ABUSE_VERSION, list(abuse.CATEGORIES)]).fetchall()[0][0]
+    return con.execute(f"WITH {_DECIDED} SELECT count(*) FROM decided",
+                       [ABUSE_VERSION, list(abuse.CATEGORIES)]).fetchall()[0][0]
 
 
 def decision_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Posts whose standing decision labels them and whose features are stored: post_id, text, label (a class of
     abuse.CLASSES), y (its index), decided_at, vec."""
-    df = con.execute(f"""WITH {STATES_CTE}, decided AS ({_DECIDED.replace("count(*)", "s.post_id")})
-        SELECT s.post_id, p.text, CASE WHEN s.state = 'approve' THEN 'none' ELSE s.reason_code END AS label,
-               s.decided_at, f.vec
-        FROM decided JOIN states s USING (post_id) JOIN posts p USING (post_id) JOIN abuse_features f USING (post_id)
-        ORDER BY s.post_id""", [ABUSE_VERSION, list(abuse.CATEGORIES)]).df()
+    df = con.execute(f"""WITH {_DECIDED}
+        SELECT d.post_id, p.text, CASE WHEN d.state = 'approve' THEN 'none' ELSE d.reason_code END AS label,
+               d.decided_at, d.vec
+        FROM decided d JOIN posts p USING (post_id) ORDER BY d.post_id""", [ABUSE_VERSION, list(abuse.CATEGORIES)]).df()
     return df.assign(y=df["label"].map({c: i for i, c in enumerate(abuse.CLASSES)}).astype(int))
 
 
