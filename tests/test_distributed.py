@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from analytics import store
-from analytics.models import distributed, scoring
+from analytics.models import coverage, distributed, scoring
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["sentiment", "toxicity", "embedding"]
@@ -35,6 +35,12 @@ def test_ray_backfill_matches_the_local_engine_and_resumes(tmp_path, small_db):
     local, ray = tmp_path / "local.duckdb", tmp_path / "ray.duckdb"
     shutil.copy(small_db, local)
     shutil.copy(small_db, ray)
+    for path in (local, ray):  # three of the 24 newest posts repeat the newest one's text: scored once on Ray
+        con = store.connect(path)
+        newest = coverage.unscored(con, "toxicity", limit=24)
+        con.execute("UPDATE posts SET text = (SELECT text FROM posts WHERE post_id = ?) WHERE post_id IN (?, ?, ?)",
+                    [newest[0], *newest[5:8]])
+        con.close()
     models = [a for name in NAMES for a in ("--model", name)]
     r = _cli(ray, "--limit", "24", *models)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -49,6 +55,8 @@ def test_ray_backfill_matches_the_local_engine_and_resumes(tmp_path, small_db):
     assert sorted(lv) == sorted(rv) == sorted(lf) == sorted(rf)
     assert min(float(lv[p] @ rv[p] / np.linalg.norm(lv[p]) / np.linalg.norm(rv[p])) for p in lv) > 0.9999
     assert max(float(np.abs(lf[p] - rf[p]).max()) for p in lf) < 1e-3
+    copies = [p for p in rv if np.array_equal(rv[p], rv[newest[0]])]
+    assert sorted(copies) == sorted([newest[0], *newest[5:8]])
     again = _cli(ray, "--limit", "24", "--model", "toxicity")  # resumes: the next 24 posts, none twice
     assert again.returncode == 0 and "Scored 24 posts with toxicity" in again.stdout
     con = store.connect(ray, read_only=True)

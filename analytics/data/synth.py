@@ -14,7 +14,7 @@ import duckdb
 
 from analytics import store
 from analytics.data import build
-from analytics.models.registry import SCORED_MODELS, model_key
+from analytics.models.registry import ABUSE_MODEL, SCORED_MODELS, model_key
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -23,27 +23,35 @@ def copy_scores(con: duckdb.DuckDBPyConnection, source: str | Path) -> dict[str,
     """Give every post the current-version scores that the store at `source` holds for a post with the same text.
 
     Returns rows written per model. Texts scored more than once in `source` take the score of the lowest post_id.
+    The abuse model's stored branch features come along with its scores, so adopting a retrained head re-scores
+    these posts too.
     """
     src = store.connect(source, read_only=True)
     try:
-        by_text = {name: src.execute("""
+        by_text = {(name, "model_scores"): src.execute("""
             SELECT p.text, s.model_id, s.model_version, s.label, s.score, s.scores, s.scored_at
             FROM model_scores s JOIN posts p USING (post_id) WHERE s.model_id = ? AND s.model_version = ?
             QUALIFY row_number() OVER (PARTITION BY p.text ORDER BY s.post_id) = 1
         """, list(model_key(name))).df() for name in SCORED_MODELS}
+        by_text[(ABUSE_MODEL, "abuse_features")] = src.execute("""
+            SELECT p.text, f.model_version, f.vec FROM abuse_features f JOIN posts p USING (post_id)
+            WHERE f.model_version = ? QUALIFY row_number() OVER (PARTITION BY p.text ORDER BY f.post_id) = 1
+        """, [model_key(ABUSE_MODEL)[1]]).df()
     finally:
         src.close()
     written = {}
-    # One set-based join per model instead of store.upsert: at 1M posts, materialising the joined rows in pandas
+    # One set-based join per table instead of store.upsert: at 1M posts, materialising the joined rows in pandas
     # would double the memory and time for nothing; upsert_select has the same upsert semantics.
     with store.transaction(con):
-        for name, scores in by_text.items():
-            con.register("_scores_by_text", scores)
+        for (name, table), rows in by_text.items():
+            con.register("_rows_by_text", rows)
             try:
-                written[name] = store.upsert_select(con, "model_scores", """
-                    SELECT p.post_id, s.* EXCLUDE (text) FROM posts p JOIN _scores_by_text s USING (text)""")
+                n = store.upsert_select(con, table, """
+                    SELECT p.post_id, s.* EXCLUDE (text) FROM posts p JOIN _rows_by_text s USING (text)""")
             finally:
-                con.unregister("_scores_by_text")
+                con.unregister("_rows_by_text")
+            if table == "model_scores":
+                written[name] = n
     return written
 
 
