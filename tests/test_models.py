@@ -1,4 +1,6 @@
 """The model contract (analytics.models) with the real packaged models."""
+import json
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,18 @@ def test_the_onnx_int8_backend_agrees_with_torch_on_real_posts():
     assert cosine.mean() >= 0.99 and cosine.min() >= 0.95
     assert (torch_probs.argmax(axis=1) == onnx_probs.argmax(axis=1)).mean() >= 0.95
     assert onnx_sentiment.path().is_file() and onnx_sentiment.path().name.endswith(".int8.onnx")
+
+
+def test_the_scoring_benchmark_results_become_the_models_page_table(tmp_path):
+    from analytics.models import registry
+
+    assert registry.speed_measured(tmp_path / "none.json") is None
+    path = tmp_path / "scoring.json"
+    path.write_text(json.dumps({
+        "measured_on": "2026-12-01", "posts": 2000, "machine": "2 cores, cpu", "limit_posts_per_s": 200.0,
+        "posts_per_s": {"MiniLM by chars": 100.0, "MiniLM by tokens": 150.0, "MiniLM ONNX fp32": 180.0,
+                        "MiniLM ONNX int8": 250.0, "engine": 40.0}}))
+    rows = registry.speed_measured(path)["variants"]
+    assert [(r["posts/s"], r["share of the fp32 limit"], r["speed-up"]) for r in rows] == [
+        (100.0, 0.5, 1.0), (150.0, 0.75, 1.5), (180.0, 0.9, 1.8), (250.0, 1.25, 2.5)]
+    assert rows[1]["variant"] == "torch, batches sorted by token count (the default)"

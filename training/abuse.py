@@ -116,8 +116,7 @@ def fine_tune(train: pd.DataFrame, cfg: dict = CONFIG, progress=print):
     layers, wrapped = _layers(model, cfg)
     head = torch.nn.Linear(multilingual.DIM, len(abuse.CLASSES))
     y = torch.tensor(train["category"].map({c: i for i, c in enumerate(abuse.CLASSES)}).to_numpy())
-    counts = np.bincount(y.numpy(), minlength=len(abuse.CLASSES))
-    weight = torch.tensor(np.sqrt(len(y) / (len(counts) * counts)), dtype=torch.float32)
+    weight = torch.tensor(abuse.class_weights(y.numpy()), dtype=torch.float32)
     lora = [p for m in wrapped.values() for p in (m.A, m.B)]
     opt = torch.optim.AdamW([{"params": lora, "lr": cfg["lr"]}, {"params": head.parameters(), "lr": cfg["head_lr"]}],
                             weight_decay=cfg["weight_decay"])

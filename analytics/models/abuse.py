@@ -100,29 +100,37 @@ def shipped_head() -> Head:
                 dict(m.thresholds), m.corroborate)
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, prior: Head, l2: float) -> tuple[np.ndarray,
-                                                                                                         np.ndarray]:
-    """(weight, bias) minimising the weighted cross-entropy of `prior`'s form on features `x` and class indices `y`,
-    plus l2/2 * the squared distance to `prior`'s parameters: a warm start that moves only as far as the data asks."""
+def fit_head(x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, prior: Head, l2: float,
+             label_smoothing: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(weight, bias) minimising the weighted cross-entropy of `prior`'s form on features `x` and class indices `y`
+    (targets smoothed by `label_smoothing`, as in training), plus l2/2 * the squared distance to `prior`'s
+    parameters: a warm start that moves only as far as the data asks."""
     from scipy.optimize import minimize
 
     x, w = np.asarray(x, np.float64), np.asarray(sample_weight, np.float64) / np.sum(sample_weight)
     k, d = prior.weight.shape
     theta0 = np.concatenate([prior.weight.ravel(), prior.bias]).astype(np.float64)
-    onehot = np.eye(k)[y]
+    target = (1 - label_smoothing) * np.eye(k)[y] + label_smoothing / k
 
     def loss(theta):
         weight, bias = theta[:k * d].reshape(k, d), theta[k * d:]
         z = LOGIT_SCALE * x @ weight.T + bias
         z -= z.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        g = w[:, None] * (np.exp(logp) - onehot)
+        g = w[:, None] * (np.exp(logp) - target)
         diff = theta - theta0
         grad = np.concatenate([(LOGIT_SCALE * g.T @ x).ravel(), g.sum(axis=0)]) + l2 * diff
-        return -(w * (logp * onehot).sum(axis=1)).sum() + l2 / 2 * diff @ diff, grad
+        return -(w * (logp * target).sum(axis=1)).sum() + l2 / 2 * diff @ diff, grad
 
     theta = minimize(loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 500}).x
     return theta[:k * d].reshape(k, d).astype(np.float32), theta[k * d:].astype(np.float32)
+
+
+def class_weights(y: np.ndarray) -> np.ndarray:
+    """Training's class weights for class indices `y`: sqrt of the balanced weights (the many `none` posts count
+    less, though not as little as fully balanced)."""
+    counts = np.bincount(y, minlength=len(CLASSES))
+    return np.sqrt(len(y) / (len(CLASSES) * np.maximum(counts, 1)))
 
 
 @functools.cache

@@ -69,26 +69,44 @@ def versions(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return out.assign(in_force=out["version"] == current)
 
 
-def score_rows(post_ids: Sequence[str], features: np.ndarray, head: abuse.Head,
-               now: datetime | None = None) -> pd.DataFrame:
-    """model_scores rows of the abuse model for `post_ids` from their features under `head`."""
-    scores = abuse.scores(head.probs(features)) if len(post_ids) else []
-    top = [max(abuse.CATEGORIES, key=s.get) for s in scores]
+def _scores_sql(head: abuse.Head, restrict: str) -> tuple[str, list, list]:
+    """A SELECT of the abuse model's model_scores rows from stored features under `head` (softmax of
+    LOGIT_SCALE * vec . weight + bias, as abuse.Head.probs), for the posts `restrict` (a WHERE on abuse_features f)
+    selects: set-based, so re-scoring a large store holds the write lock for seconds. Returns the SQL, the
+    parameters before `restrict`'s and those after."""
+    k, cats = len(abuse.CLASSES), abuse.CATEGORIES
+    z = ", ".join(f"? * array_inner_product(f.vec, ?::FLOAT[{head.weight.shape[1]}]) + ? AS z{i}" for i in range(k))
+    params = [v for i in range(k) for v in (abuse.LOGIT_SCALE, head.weight[i].tolist(), float(head.bias[i]))]
+    e = ", ".join(f"exp(z{i} - greatest({', '.join(f'z{j}' for j in range(k))})) AS e{i}" for i in range(k))
+    p = ", ".join(f"e{i} / ({' + '.join(f'e{j}' for j in range(k))}) AS p{i}" for i in range(k))
+    top = f"greatest({', '.join(f'p{i + 1}' for i in range(len(cats)))})"
     model_id, version = model_key(ABUSE_MODEL)
-    return pd.DataFrame({"post_id": list(post_ids), "model_id": model_id, "model_version": version, "label": top,
-                         "score": [s[t] for s, t in zip(scores, top)], "scores": [json.dumps(s) for s in scores],
-                         "scored_at": now or datetime.now()})
+    sql = f"""
+        WITH z AS (SELECT f.post_id, {z} FROM abuse_features f WHERE f.model_version = ? AND {restrict}),
+             e AS (SELECT post_id, {e} FROM z),
+             p AS (SELECT post_id, {p} FROM e)
+        SELECT post_id, ? AS model_id, ? AS model_version,
+               CASE {' '.join(f"WHEN p{i + 1} = {top} THEN '{c}'" for i, c in enumerate(cats))} END AS label,
+               {top} AS score,
+               json_object({', '.join(f"'{c}', round(p{i + 1}, 6)" for i, c in enumerate(cats))},
+                           'abuse', round(1 - p0, 6))::VARCHAR AS scores,
+               ? AS scored_at
+        FROM p"""
+    return sql, params + [ABUSE_VERSION], [model_id, version, datetime.now()]
 
 
-def put_in_force(con: duckdb.DuckDBPyConnection, head: abuse.Head, chunk: int = 20_000) -> int:
+def rescore(con: duckdb.DuckDBPyConnection, head: abuse.Head, post_ids: Sequence[str] | None = None) -> int:
+    """Write the abuse scores of posts `post_ids` (default: every post with stored features) under `head`, from
+    their stored features, in SQL. Returns the posts scored."""
+    restrict, extra = ("f.post_id IN (SELECT unnest(?::VARCHAR[]))", [list(post_ids)]) if post_ids is not None \
+        else ("TRUE", [])
+    sql, params, tail = _scores_sql(head, restrict)
+    return store.upsert_select(con, "model_scores", sql, params + extra + tail)
+
+
+def put_in_force(con: duckdb.DuckDBPyConnection, head: abuse.Head) -> int:
     """Make `head` the one in force and re-score every post with stored features under it, in one transaction.
     Returns the posts re-scored."""
     with store.transaction(con):
         store.upsert(con, "meta", pd.DataFrame({"key": [ACTIVE_KEY], "value": [head.version]}))
-        got = con.execute("SELECT post_id, vec FROM abuse_features WHERE model_version = ?",
-                          [ABUSE_VERSION]).fetchnumpy()
-        ids = got["post_id"].tolist()
-        for start in range(0, len(ids), chunk):
-            features = np.stack(got["vec"][start:start + chunk]).astype(np.float32)
-            store.upsert(con, "model_scores", score_rows(ids[start:start + chunk], features, head))
-    return len(ids)
+        return rescore(con, head)

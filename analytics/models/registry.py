@@ -20,6 +20,8 @@ ABUSE_HEAD_PATH = WEIGHTS_DIR / "abuse_head.json"  # the abuse model's threshold
 ABUSE_ADAPTER_PATH = WEIGHTS_DIR / "abuse_adapter.safetensors"  # its LoRA deltas and head
 # 20 posts written for the cross-lingual check, each in English and Chinese (analytics.models.runtime.crosslingual)
 CROSSLINGUAL_PATH = Path(__file__).resolve().parents[2] / "training" / "data" / "crosslingual_pairs.csv"
+# The scoring benchmark's last run (bench/scoring.py --out): what the Models page shows as speed against the limit
+SPEED_PATH = Path(__file__).resolve().parents[2] / "bench" / "results" / "scoring.json"
 SENTIMENT_ZH_LANGS = ("zh",)  # posts in these languages get their sentiment from the Chinese head
 
 SENTIMENT_ID = "minilm-sentiment"
@@ -120,6 +122,27 @@ def accuracy_by_language() -> list[dict]:
                      zh[key]["accuracy"]))
     keys = ("language", "model", "classes", "test set", "posts", "accuracy")
     return [dict(zip(keys, r)) for r in rows]
+
+
+# bench/scoring.py's names for the MiniLM step's variants, and what the Models page calls them
+SPEED_VARIANTS = {"MiniLM by chars": "torch, batches sorted by characters (the engine before 2026-12-01)",
+                  "MiniLM by tokens": "torch, batches sorted by token count (the default)",
+                  "MiniLM ONNX fp32": "ONNX Runtime fp32, sorted by token count",
+                  "MiniLM ONNX int8": "ONNX Runtime int8 dynamic per channel (SOCIAL_SENTIMENT_BACKEND=onnx-int8)"}
+
+
+def speed_measured(path: Path = SPEED_PATH) -> dict | None:
+    """The last run of bench/scoring.py (None when it has not run): date, machine, posts/s per variant, the fp32
+    compute limit and the int8 backend's agreement, plus `variants`: per MiniLM variant its posts/s, share of the
+    fp32 limit and speed-up over the character-sorted torch path."""
+    try:
+        m = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    rates, limit = m["posts_per_s"], m["limit_posts_per_s"]
+    m["variants"] = [{"variant": label, "posts/s": rates[k], "share of the fp32 limit": rates[k] / limit,
+                      "speed-up": rates[k] / rates["MiniLM by chars"]} for k, label in SPEED_VARIANTS.items()]
+    return m
 
 
 # Published in the toxic-comment-classifier README; the port must reproduce them.

@@ -57,13 +57,13 @@ def _tables(name: str, ids: list[str], out: dict[str, np.ndarray]) -> dict[str, 
 
 def write(con: duckdb.DuckDBPyConnection, name: str, ids: list[str], out: dict[str, np.ndarray]) -> None:
     """Upsert model `name`'s output (`compute`) for posts `ids` in one transaction; the abuse model's scores come
-    from its features under the head in force, read under the write lock an adoption holds too."""
+    from the stored features under the head in force, read under the write lock an adoption holds too."""
     tables = _tables(name, ids, out)
     with store.transaction(con):
-        if "abuse_features" in tables:
-            tables["model_scores"] = abuse_heads.score_rows(ids, out["features"], abuse_heads.in_force(con))
         for table, df in tables.items():
             store.upsert(con, table, df)
+        if "abuse_features" in tables:
+            abuse_heads.rescore(con, abuse_heads.in_force(con), ids)
         if "embeddings" in tables:  # those of an earlier encoder go
             store.drop_other_embeddings(con, ids, model_key(name)[0])
 

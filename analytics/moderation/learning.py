@@ -67,8 +67,11 @@ def _fit(x_dec: np.ndarray, y_dec: np.ndarray, version: str) -> abuse.Head:
     shipped, f = abuse.shipped_head(), abuse.training_features()
     x = np.vstack([f["x_train"], x_dec])
     y = np.concatenate([f["y_train"], y_dec])
+    # Training's objective (class weights from the training posts, smoothed targets), so that without decisions
+    # the refit stays where training left the head.
     w = np.concatenate([np.ones(len(f["y_train"])), np.full(len(y_dec), DECISION_WEIGHT)])
-    weight, bias = abuse.fit_head(x, y, w, shipped, L2)
+    w *= abuse.class_weights(f["y_train"])[y]
+    weight, bias = abuse.fit_head(x, y, w, shipped, L2, abuse.meta().evaluation["config"]["label_smoothing"])
     head = abuse.Head(version, weight, bias, {}, shipped.corroborate)
     return abuse.Head(version, weight, bias, abuse.tune_thresholds(head.probs(f["x_val"]), f["y_val"]),
                       shipped.corroborate)
