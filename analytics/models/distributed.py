@@ -9,6 +9,7 @@ and language (copies, reposts, a campaign's spam) are scored once.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Sequence
 
@@ -39,7 +40,8 @@ def init(address: str | None = None, num_cpus: int | None = None) -> dict[str, f
 
     if not ray.is_initialized():
         ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)
+                 log_to_driver=False, logging_level=logging.WARNING)
+        logging.getLogger("ray.data").setLevel(logging.WARNING)  # the caller shows progress; Ray's would interleave
         ray.data.DataContext.get_current().enable_progress_bars = False
     return ray.cluster_resources()
 
